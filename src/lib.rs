@@ -1,0 +1,17 @@
+//! redpoll: a Redis client for latency-critical services.
+//!
+//! One dedicated I/O thread runs a mio poll loop over a slab of connections, parses replies
+//! without copying, and hands callers completion handles that work with `.wait()` in plain
+//! threads and `.await` in any executor.
+//!
+//! The crate is built in three layers (see `ARCHITECTURE.md` in the design folder):
+//! the public API, the reactor (the one I/O thread), and a sans-IO core ([`resp`] and the
+//! connection protocol state) that is deterministic and testable without a server.
+#![deny(unsafe_code)]
+#![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+
+mod error;
+pub mod resp;
+
+pub use error::{Error, ServerError};
+pub use resp::Value;

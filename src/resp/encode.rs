@@ -1,0 +1,304 @@
+//! Encoding: commands as RESP arrays of bulk strings, and values in their RESP3 form.
+
+use std::io::Write as _;
+
+use bytes::{Buf as _, Bytes};
+
+use super::value::Value;
+
+/// Room reserved in front of a command for its `*<argc>\r\n` header: `*`, up to 10 digits of
+/// a `u32`, CRLF.
+const HEADER_ROOM: usize = 13;
+
+/// One command being encoded: a RESP array of bulk strings, built argument by argument in a
+/// single buffer that becomes the bytes to send without another copy.
+///
+/// The array header, whose count is known only at the end, is written into room reserved at
+/// the front of the buffer by [`finish`](CommandBuf::finish). Integers are formatted without
+/// `format!` or any allocation.
+///
+/// # Examples
+///
+/// ```
+/// use redpoll::resp::CommandBuf;
+///
+/// let mut cmd = CommandBuf::new();
+/// cmd.push(b"SET");
+/// cmd.push(b"k");
+/// cmd.push_int(-42);
+/// assert_eq!(&cmd.finish()[..], b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n-42\r\n");
+/// ```
+#[derive(Debug, Clone)]
+pub struct CommandBuf {
+    buf: Vec<u8>,
+    argc: u32,
+}
+
+impl Default for CommandBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CommandBuf {
+    /// An empty command with room for a few short arguments.
+    pub fn new() -> Self {
+        Self::with_capacity(64)
+    }
+
+    /// An empty command whose buffer holds `bytes` of encoded arguments before growing.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut buf = Vec::with_capacity(HEADER_ROOM + bytes);
+        buf.resize(HEADER_ROOM, 0);
+        CommandBuf { buf, argc: 0 }
+    }
+
+    /// Appends one argument (binary-safe).
+    pub fn push(&mut self, arg: &[u8]) {
+        self.buf.reserve(arg.len() + 16);
+        self.buf.push(b'$');
+        push_decimal(&mut self.buf, arg.len() as u64, false);
+        self.buf.extend_from_slice(b"\r\n");
+        self.buf.extend_from_slice(arg);
+        self.buf.extend_from_slice(b"\r\n");
+        self.argc += 1;
+    }
+
+    /// Appends a signed integer argument in decimal.
+    pub fn push_int(&mut self, n: i64) {
+        let mut digits = [0u8; 20];
+        let text = format_decimal(&mut digits, n.unsigned_abs(), n < 0);
+        self.push(text);
+    }
+
+    /// Appends an unsigned integer argument in decimal.
+    pub fn push_uint(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        let text = format_decimal(&mut digits, n, false);
+        self.push(text);
+    }
+
+    /// Appends a float in the syntax Redis parses: `inf`, `-inf`, or the shortest decimal
+    /// that reads back as the same `f64`.
+    pub fn push_float(&mut self, x: f64) {
+        let mut text = [0u8; 32];
+        let len = format_float(&mut text, x);
+        if len <= text.len() {
+            self.push(&text[..len]);
+        } else {
+            // Very large or very small magnitudes print longer than the stack buffer.
+            let mut long = Vec::with_capacity(len);
+            let _ = write!(long, "{x}");
+            self.push(&long);
+        }
+    }
+
+    /// How many arguments were pushed, the command name included.
+    pub fn argc(&self) -> usize {
+        self.argc as usize
+    }
+
+    /// The encoded length of the arguments so far, without the header.
+    pub fn body_len(&self) -> usize {
+        self.buf.len() - HEADER_ROOM
+    }
+
+    /// Writes the array header and returns the bytes to send.
+    pub fn finish(mut self) -> Bytes {
+        let mut digits = [0u8; 20];
+        let count = format_decimal(&mut digits, u64::from(self.argc), false);
+        let header_len = count.len() + 3;
+        let start = HEADER_ROOM - header_len;
+        self.buf[start] = b'*';
+        self.buf[start + 1..start + 1 + count.len()].copy_from_slice(count);
+        self.buf[HEADER_ROOM - 2..HEADER_ROOM].copy_from_slice(b"\r\n");
+        let mut bytes = Bytes::from(self.buf);
+        bytes.advance(start);
+        bytes
+    }
+}
+
+/// Writes `n` (negated when `negative`) in decimal at the end of `digits`, returning the slice.
+fn format_decimal(digits: &mut [u8; 20], mut n: u64, negative: bool) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if negative {
+        at -= 1;
+        digits[at] = b'-';
+    }
+    &digits[at..]
+}
+
+fn push_decimal(out: &mut Vec<u8>, n: u64, negative: bool) {
+    let mut digits = [0u8; 20];
+    out.extend_from_slice(format_decimal(&mut digits, n, negative));
+}
+
+/// Formats `x` into `out`, returning the length; a length over `out.len()` means it did not
+/// fit and nothing usable was written.
+fn format_float(out: &mut [u8; 32], x: f64) -> usize {
+    if x.is_infinite() {
+        let text: &[u8] = if x > 0.0 { b"inf" } else { b"-inf" };
+        out[..text.len()].copy_from_slice(text);
+        return text.len();
+    }
+    let mut cursor = std::io::Cursor::new(&mut out[..]);
+    match write!(cursor, "{x}") {
+        Ok(()) => cursor.position() as usize,
+        Err(_) => out.len() + 1 + format!("{x}").len(),
+    }
+}
+
+/// Appends `value` to `out` in its RESP3 wire form (RESP2 shapes are a subset of it).
+///
+/// Used by test servers and by tools that write replies; the client itself only sends
+/// commands ([`CommandBuf`]).
+///
+/// # Examples
+///
+/// ```
+/// use redpoll::{resp::encode_value, Value};
+///
+/// let mut out = Vec::new();
+/// encode_value(&Value::Array(vec![Value::Int(7), Value::Nil]), &mut out);
+/// assert_eq!(out, b"*2\r\n:7\r\n_\r\n");
+/// ```
+pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Nil => out.extend_from_slice(b"_\r\n"),
+        Value::SimpleString(s) => line(out, b'+', s),
+        Value::Error(e) => line(out, b'-', e.line().as_bytes()),
+        Value::Int(n) => {
+            out.push(b':');
+            push_decimal(out, n.unsigned_abs(), *n < 0);
+            out.extend_from_slice(b"\r\n");
+        }
+        Value::BulkString(b) => blob(out, b'$', &[], b),
+        Value::Double(x) => {
+            out.push(b',');
+            if x.is_nan() {
+                out.extend_from_slice(b"nan");
+            } else {
+                let mut text = [0u8; 32];
+                let len = format_float(&mut text, *x);
+                if len <= text.len() {
+                    out.extend_from_slice(&text[..len]);
+                } else {
+                    let _ = write!(out, "{x}");
+                }
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+        Value::BigNumber(digits) => line(out, b'(', digits),
+        Value::Verbatim { format, text } => blob(out, b'=', &[&format[..], b":"], text),
+        Value::Array(items) => aggregate(out, b'*', items),
+        Value::Set(items) => aggregate(out, b'~', items),
+        Value::Push(items) => aggregate(out, b'>', items),
+        Value::Map(pairs) => pairs_of(out, b'%', pairs),
+        Value::Attribute { attributes, value } => {
+            pairs_of(out, b'|', attributes);
+            encode_value(value, out);
+        }
+    }
+}
+
+fn line(out: &mut Vec<u8>, marker: u8, text: &[u8]) {
+    out.push(marker);
+    out.extend_from_slice(text);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn blob(out: &mut Vec<u8>, marker: u8, prefix: &[&[u8]], payload: &[u8]) {
+    let len = prefix.iter().map(|p| p.len()).sum::<usize>() + payload.len();
+    out.push(marker);
+    push_decimal(out, len as u64, false);
+    out.extend_from_slice(b"\r\n");
+    for p in prefix {
+        out.extend_from_slice(p);
+    }
+    out.extend_from_slice(payload);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn header(out: &mut Vec<u8>, marker: u8, count: usize) {
+    out.push(marker);
+    push_decimal(out, count as u64, false);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn aggregate(out: &mut Vec<u8>, marker: u8, items: &[Value]) {
+    header(out, marker, items.len());
+    for item in items {
+        encode_value(item, out);
+    }
+}
+
+fn pairs_of(out: &mut Vec<u8>, marker: u8, pairs: &[(Value, Value)]) {
+    header(out, marker, pairs.len());
+    for (k, v) in pairs {
+        encode_value(k, out);
+        encode_value(v, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_cover_the_extremes() {
+        let mut cmd = CommandBuf::new();
+        cmd.push_int(i64::MIN);
+        cmd.push_int(0);
+        cmd.push_uint(u64::MAX);
+        let bytes = cmd.finish();
+        assert_eq!(
+            &bytes[..],
+            b"*3\r\n$20\r\n-9223372036854775808\r\n$1\r\n0\r\n$20\r\n18446744073709551615\r\n"
+        );
+    }
+
+    #[test]
+    fn floats_use_redis_syntax() {
+        let mut cmd = CommandBuf::new();
+        cmd.push_float(f64::INFINITY);
+        cmd.push_float(f64::NEG_INFINITY);
+        cmd.push_float(1.5);
+        cmd.push_float(0.1);
+        cmd.push_float(1e300);
+        let bytes = cmd.finish();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        assert!(text
+            .starts_with("*5\r\n$3\r\ninf\r\n$4\r\n-inf\r\n$3\r\n1.5\r\n$3\r\n0.1\r\n$301\r\n1"));
+    }
+
+    #[test]
+    fn header_fits_large_counts() {
+        let mut cmd = CommandBuf::with_capacity(0);
+        for _ in 0..12_345 {
+            cmd.push(b"");
+        }
+        let bytes = cmd.finish();
+        assert!(bytes.starts_with(b"*12345\r\n$0\r\n\r\n"));
+        assert_eq!(bytes.len(), 8 + 12_345 * 6);
+    }
+
+    #[test]
+    fn values_encode_in_resp3_form() {
+        let v = Value::Map(vec![(
+            Value::SimpleString("k".into()),
+            Value::Verbatim { format: *b"txt", text: "hi".into() },
+        )]);
+        let mut out = Vec::new();
+        encode_value(&v, &mut out);
+        assert_eq!(out, b"%1\r\n+k\r\n=6\r\ntxt:hi\r\n");
+    }
+}

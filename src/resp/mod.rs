@@ -1,0 +1,9 @@
+//! The sans-IO RESP2/RESP3 codec: values, the incremental parser and the command encoder.
+//!
+//! Nothing in this module touches a socket, a thread or a clock.
+
+mod encode;
+mod value;
+
+pub use encode::{encode_value, CommandBuf};
+pub use value::Value;
