@@ -14,4 +14,4 @@ mod error;
 pub mod resp;
 
 pub use error::{Error, ServerError};
-pub use resp::Value;
+pub use resp::{FromValue, ToArg, Value};

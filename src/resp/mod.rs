@@ -1,9 +1,12 @@
-//! The sans-IO RESP2/RESP3 codec: values, the incremental parser and the command encoder.
+//! The sans-IO RESP2/RESP3 codec: values, the incremental parser, the command encoder, and
+//! the conversions between replies and Rust types ([`FromValue`], [`ToArg`]).
 //!
 //! Nothing in this module touches a socket, a thread or a clock.
 
+mod convert;
 mod encode;
 mod value;
 
+pub use convert::{FromValue, ToArg};
 pub use encode::{encode_value, CommandBuf};
 pub use value::Value;
