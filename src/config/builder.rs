@@ -59,6 +59,7 @@ use crate::Error;
 ///     .on_error(|err| eprintln!("redis: {err}"));
 /// assert!(!format!("{builder:?}").contains("secret"));
 /// ```
+#[derive(Clone)]
 #[must_use = "a builder does nothing until it is built"]
 pub struct ClientBuilder {
     /// Everything except `tls`, which is assembled at the end.
@@ -462,15 +463,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Called after every successful connect and reconnect. It runs on the client's I/O
-    /// thread: keep it short and never wait on a command from inside it.
+    /// Called after every successful connect and reconnect (handshake done). It may run on
+    /// the client's I/O thread: keep it short, and never wait on a command from inside it. A
+    /// panic in the hook is caught and ignored.
     pub fn on_connect(mut self, hook: impl Fn(&ConnectInfo) + Send + Sync + 'static) -> Self {
         self.config.on_connect = Some(Hook::new(hook));
         self
     }
 
-    /// Called when an established connection goes away, with the reason. Runs on the I/O
-    /// thread, like [`on_connect`](Self::on_connect).
+    /// Called when an established connection goes away, with the reason. Same rules as
+    /// [`on_connect`](Self::on_connect).
     pub fn on_disconnect(
         mut self,
         hook: impl Fn(&DisconnectReason) + Send + Sync + 'static,
@@ -480,7 +482,8 @@ impl ClientBuilder {
     }
 
     /// Called for connection-level errors (a failed connect, a broken connection, a refused
-    /// handshake), not for errors returned to one request. Runs on the I/O thread.
+    /// handshake), not for errors returned to one request. Same rules as
+    /// [`on_connect`](Self::on_connect).
     pub fn on_error(mut self, hook: impl Fn(&Error) + Send + Sync + 'static) -> Self {
         self.config.on_error = Some(Hook::new(hook));
         self

@@ -32,6 +32,18 @@ fn tcp(host: &str, port: u16) -> ServerAddr {
 }
 
 #[test]
+fn public_types_are_send_sync_and_builders_clone() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<ClientBuilder>();
+    send_sync::<Config>();
+    send_sync::<Tls>();
+    send_sync::<ConnectInfo>();
+    send_sync::<DisconnectReason>();
+    let b = ClientBuilder::new().db(3);
+    assert_eq!(config(b.clone()).db, config(b).db);
+}
+
+#[test]
 fn defaults_are_those_of_the_api() {
     let c = config(ClientBuilder::new());
     assert_eq!(c.addr, tcp("127.0.0.1", 6379));

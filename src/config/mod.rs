@@ -30,11 +30,9 @@ pub use events::{ConnectInfo, DisconnectReason};
 pub use protocol::Protocol;
 pub use tls::Tls;
 
-#[allow(unused_imports)] // the reactor and the cluster code read these
 pub(crate) use secret::Secret;
-#[allow(unused_imports)] // the reactor and the cluster code read these
 pub(crate) use settings::{Config, Hook, ServerAddr};
-#[allow(unused_imports)] // the reactor and the cluster code read these
+#[allow(unused_imports)] // for the reactor's rustls glue
 pub(crate) use tls::{ClientAuth, Pem, TlsConfig};
-#[allow(unused_imports)] // the reactor and the cluster code read these
+#[allow(unused_imports)] // for Client::open, the cluster and sentinel code, log redaction
 pub(crate) use uri::{parse_url, redact_url, ParsedUrl};
