@@ -10,8 +10,10 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
+mod config;
 mod error;
 pub mod resp;
 
+pub use config::{ClientBuilder, ConnectInfo, DisconnectReason, Protocol, Tls};
 pub use error::{Error, ServerError};
 pub use resp::{FromValue, ToArg, Value};
