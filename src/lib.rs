@@ -10,6 +10,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
+pub mod commands;
 mod config;
 mod error;
 pub mod resp;
