@@ -81,7 +81,7 @@ impl CommandInfo {
 }
 
 /// One key spec: where a run of key arguments starts ([`BeginSearch`]) and how far it goes
-/// ([`FindKeys`]). Indexes count from argv[0], the command name.
+/// ([`FindKeys`]). Indexes count from `argv[0]`, the command name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KeySpec {
@@ -99,8 +99,8 @@ pub enum BeginSearch {
     /// `first` is this argument index.
     Index(u16),
     /// `first` is one past the argument equal (case-insensitively) to `keyword`, searched
-    /// forwards from argv[start_from] when `start_from > 0`, backwards from
-    /// argv[argc + start_from] otherwise. When the keyword is absent the spec has no keys.
+    /// forwards from `argv[start_from]` when `start_from > 0`, backwards from
+    /// `argv[argc + start_from]` otherwise. When the keyword is absent the spec has no keys.
     Keyword {
         /// The keyword, upper case (`"STREAMS"`).
         keyword: &'static str,
@@ -125,7 +125,7 @@ pub enum FindKeys {
         /// Divisor of the remaining arguments when `last_key` is negative (0 = none).
         limit: u16,
     },
-    /// argv[first + keynum_idx] holds the key count; keys start at argv[first + first_key].
+    /// `argv[first + keynum_idx]` holds the key count; keys start at `argv[first + first_key]`.
     Keynum {
         /// Offset of the key count from `first`.
         keynum_idx: u16,
@@ -233,17 +233,17 @@ pub enum ResponsePolicy {
 /// specs cannot answer. One variant per C function of Redis 7.2.6 `src/db.c`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum GetKeys {
-    /// `setGetKeys`: argv[1].
+    /// `setGetKeys`: `argv[1]`.
     Set,
-    /// `bitfieldGetKeys`: argv[1].
+    /// `bitfieldGetKeys`: `argv[1]`.
     Bitfield,
-    /// `sortGetKeys`: argv[1] and the last `STORE` destination.
+    /// `sortGetKeys`: `argv[1]` and the last `STORE` destination.
     Sort,
-    /// `sortROGetKeys`: argv[1].
+    /// `sortROGetKeys`: `argv[1]`.
     SortRo,
-    /// `migrateGetKeys`: argv[3], or the arguments after `KEYS`.
+    /// `migrateGetKeys`: `argv[3]`, or the arguments after `KEYS`.
     Migrate,
-    /// `georadiusGetKeys`: argv[1] and the last `STORE`/`STOREDIST` destination.
+    /// `georadiusGetKeys`: `argv[1]` and the last `STORE`/`STOREDIST` destination.
     Georadius,
     /// `xreadGetKeys`: the first half of what follows `STREAMS`.
     Xread,
