@@ -11,7 +11,16 @@
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
 mod error;
+pub(crate) mod oneshot;
 pub mod resp;
+pub(crate) mod sync;
 
 pub use error::{Error, ServerError};
 pub use resp::Value;
+
+/// Internals exposed only for `benches/` and doc tests; not part of the API, may change at any
+/// time.
+#[doc(hidden)]
+pub mod __bench {
+    pub use crate::oneshot::{channel, Closed, Receiver, Sender, TryRecvError, WaitError};
+}
