@@ -113,7 +113,11 @@ struct Slot<T> {
     waiter: UnsafeCell<MaybeUninit<Waiter>>,
     /// Loom reports the slot as leaked if no endpoint frees it.
     #[cfg(loom)]
-    _leak: loom::alloc::Track<()>,
+    leak: loom::alloc::Track<()>,
+    /// Loom only: cleared by `free`, read before every cell access, so loom reports a use
+    /// after free (or a double free) as a data race on this cell or a failed assertion.
+    #[cfg(loom)]
+    alive: UnsafeCell<bool>,
 }
 
 impl<T> Slot<T> {
@@ -123,13 +127,23 @@ impl<T> Slot<T> {
             value: UnsafeCell::new(MaybeUninit::uninit()),
             waiter: UnsafeCell::new(MaybeUninit::uninit()),
             #[cfg(loom)]
-            _leak: loom::alloc::Track::new(()),
+            leak: loom::alloc::Track::new(()),
+            #[cfg(loom)]
+            alive: UnsafeCell::new(true),
         }
+    }
+
+    /// Loom only: asserts the slot was not freed, as a read loom can order against `free`.
+    fn check_alive(&self) {
+        #[cfg(loom)]
+        // SAFETY: a plain read; loom itself reports it if it races with `free`'s write.
+        self.alive.with(|alive| assert!(unsafe { *alive }, "oneshot slot used after free"));
     }
 
     /// # Safety
     /// The caller owns the value cell (see the module table) and it holds no value.
     unsafe fn write_value(&self, value: T) {
+        self.check_alive();
         // SAFETY: exclusive access to an empty cell is the caller's contract.
         self.value.with_mut(|cell| unsafe { cell.write(MaybeUninit::new(value)) });
     }
@@ -137,6 +151,7 @@ impl<T> Slot<T> {
     /// # Safety
     /// The caller owns the value cell and it holds a value, which is moved out.
     unsafe fn take_value(&self) -> T {
+        self.check_alive();
         // SAFETY: the cell is initialised and ours; reading moves the value out, and the
         // caller's state change records that the cell is empty again.
         self.value.with_mut(|cell| unsafe { cell.read().assume_init() })
@@ -145,6 +160,7 @@ impl<T> Slot<T> {
     /// # Safety
     /// The caller owns the value cell and it holds a value, which is dropped in place.
     unsafe fn drop_value(&self) {
+        self.check_alive();
         // SAFETY: as for `take_value`; the value is dropped exactly once, here.
         self.value.with_mut(|cell| unsafe { (*cell).assume_init_drop() });
     }
@@ -152,6 +168,7 @@ impl<T> Slot<T> {
     /// # Safety
     /// The caller owns the waiter cell and it holds no waiter.
     unsafe fn write_waiter(&self, waiter: Waiter) {
+        self.check_alive();
         // SAFETY: exclusive access to an empty cell is the caller's contract.
         self.waiter.with_mut(|cell| unsafe { cell.write(MaybeUninit::new(waiter)) });
     }
@@ -159,6 +176,7 @@ impl<T> Slot<T> {
     /// # Safety
     /// The caller owns the waiter cell and it holds a waiter, which is moved out.
     unsafe fn take_waiter(&self) -> Waiter {
+        self.check_alive();
         // SAFETY: the cell is initialised and ours; after this read it counts as empty.
         self.waiter.with_mut(|cell| unsafe { cell.read().assume_init() })
     }
@@ -168,6 +186,7 @@ impl<T> Slot<T> {
     /// # Safety
     /// The caller owns the waiter cell and it holds a waiter.
     unsafe fn task_will_wake(&self, waker: &Waker) -> bool {
+        self.check_alive();
         // SAFETY: the cell is initialised and nobody else may touch it now.
         self.waiter.with(|cell| match unsafe { (*cell).assume_init_ref() } {
             Waiter::Task(stored) => stored.will_wake(waker),
@@ -220,9 +239,24 @@ impl<T> Slot<T> {
 /// and every access by the other endpoint happens-before this call (the caller saw the other
 /// side's last state change with Acquire).
 unsafe fn free<T>(slot: NonNull<Slot<T>>) {
-    // SAFETY: the pointer came from `Box::into_raw` in `channel`; the contract says this is
-    // the last use. `Slot` has no `Drop`, so the (empty) cells are not read.
-    drop(unsafe { Box::from_raw(slot.as_ptr()) });
+    #[cfg(loom)]
+    {
+        // SAFETY: the slot is still allocated (it never is deallocated under loom).
+        let slot_ref = unsafe { slot.as_ref() };
+        slot_ref.check_alive();
+        // SAFETY: a plain write; loom reports it if it races with the other side's accesses.
+        slot_ref.alive.with_mut(|alive| unsafe { *alive = false });
+        // SAFETY: the tracker is dropped once, here: `alive` was true and is now false.
+        unsafe { std::ptr::drop_in_place(std::ptr::addr_of_mut!((*slot.as_ptr()).leak)) };
+        // The memory itself is leaked on purpose (a few bytes per loom iteration), so that a
+        // buggy late access meets the `alive` check instead of freed memory.
+    }
+    #[cfg(not(loom))]
+    {
+        // SAFETY: the pointer came from `Box::leak` in `channel`; the contract says this is
+        // the last use. `Slot` has no `Drop`, so the (empty) cells are not read.
+        drop(unsafe { Box::from_raw(slot.as_ptr()) });
+    }
 }
 
 /// Waits out the short `UNPARKING` window: spin a little, then yield.
