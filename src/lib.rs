@@ -13,8 +13,17 @@
 pub mod commands;
 mod config;
 mod error;
+pub(crate) mod oneshot;
 pub mod resp;
+pub(crate) mod sync;
 
 pub use config::{ClientBuilder, ConnectInfo, DisconnectReason, Protocol, Tls};
 pub use error::{Error, ServerError};
 pub use resp::{FromValue, ToArg, Value};
+
+/// Internals exposed only for `benches/` and doc tests; not part of the API, may change at any
+/// time.
+#[doc(hidden)]
+pub mod __bench {
+    pub use crate::oneshot::{channel, Closed, Receiver, Sender, TryRecvError, WaitError};
+}
