@@ -12,6 +12,14 @@
 
 mod error;
 pub mod resp;
+mod timer;
 
 pub use error::{Error, ServerError};
 pub use resp::Value;
+
+/// The timer wheel, re-exported only for `benches/wheel.rs` and its doc example; not public
+/// API, no stability promise.
+#[doc(hidden)]
+pub mod __bench_timer {
+    pub use crate::timer::{TimerKey, Wheel};
+}
