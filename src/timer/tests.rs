@@ -170,6 +170,19 @@ fn stale_key_after_cancel_and_reuse() {
 }
 
 #[test]
+fn generation_wraps_past_zero_and_keys_stay_distinct() {
+    let mut wheel = Wheel::new(0);
+    wheel.set_next_generation(std::num::NonZeroU32::MAX);
+    let a = wheel.insert(10, 'a');
+    assert_eq!(wheel.cancel(a), Some('a'));
+    let b = wheel.insert(10, 'b'); // same slab index, generation wrapped to 1
+    assert_ne!(a, b);
+    assert_eq!(wheel.cancel(a), None);
+    assert_eq!(wheel.deadline(b), Some(10));
+    assert_eq!(std::mem::size_of::<Option<TimerKey>>(), 8);
+}
+
+#[test]
 fn past_and_present_deadlines_fire_at_next_poll_in_insertion_order() {
     let mut wheel = Wheel::new(1_000);
     let a = wheel.insert(1_000, 'a');

@@ -1,6 +1,7 @@
 //! The hierarchical hashed timer wheel: entries in a slab, intrusive lists per slot.
 
 use std::fmt;
+use std::num::NonZeroU32;
 
 use slab::Slab;
 
@@ -24,18 +25,19 @@ const DUE: u16 = SLOT_LISTS as u16;
 /// [`Wheel::deadline`] recognise the stale key and return `None`. Generations come from a
 /// 32-bit counter per wheel, so a stale key could only be mistaken for a live one if it were
 /// kept across 2^32 further inserts *and* its slot were reused by exactly the insert that
-/// wrapped the counter back to the same value.
+/// wrapped the counter back to the same value. The generation is never 0, so
+/// `Option<TimerKey>` is as small as `TimerKey` (8 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TimerKey {
     index: u32,
-    generation: u32,
+    generation: NonZeroU32,
 }
 
 /// One timer in the slab.
 struct Entry<T> {
     /// The deadline as given to `insert` (never clamped).
     deadline: u64,
-    generation: u32,
+    generation: NonZeroU32,
     prev: u32,
     next: u32,
     /// Which list the entry is linked into: `level * 64 + slot`, or [`DUE`].
@@ -125,7 +127,7 @@ pub struct Wheel<T> {
     elapsed: u64,
     /// A lower bound of the deadlines in the due list (meaningful only while it is non-empty).
     due_min: u64,
-    next_generation: u32,
+    next_generation: NonZeroU32,
 }
 
 impl<T> Wheel<T> {
@@ -143,7 +145,7 @@ impl<T> Wheel<T> {
             occupied: [0; LEVELS],
             elapsed: now_ms,
             due_min: 0,
-            next_generation: 0,
+            next_generation: NonZeroU32::MIN,
         }
     }
 
@@ -158,7 +160,8 @@ impl<T> Wheel<T> {
     #[inline]
     pub fn insert(&mut self, deadline_ms: u64, value: T) -> TimerKey {
         let generation = self.next_generation;
-        self.next_generation = generation.wrapping_add(1);
+        self.next_generation =
+            NonZeroU32::new(generation.get().wrapping_add(1)).unwrap_or(NonZeroU32::MIN);
         let vacant = self.entries.vacant_entry();
         let index = match u32::try_from(vacant.key()) {
             Ok(index) if index != NIL => index,
@@ -338,6 +341,12 @@ impl<T> Wheel<T> {
         if prev == NIL && next == NIL && l < SLOT_LISTS {
             self.occupied[l / SLOTS] &= !(1 << (l % SLOTS));
         }
+    }
+
+    /// Sets the generation the next insert gets; test-only (to exercise the wrap).
+    #[cfg(test)]
+    pub(super) fn set_next_generation(&mut self, generation: NonZeroU32) {
+        self.next_generation = generation;
     }
 
     /// The wheel's current time; test-only.
