@@ -59,7 +59,9 @@ impl List {
 /// A hierarchical hashed timer wheel keyed by `u64` millisecond deadlines.
 ///
 /// Pure data structure: no clock, no threads. Time only moves when [`poll_expired`] is called
-/// with a later `now`; the wheel remembers the latest such time (its *current time*). The
+/// with a later `now`. The wheel's *current time* is the last `now` for which `poll_expired`
+/// returned `None`; in the middle of a drain it is the start of the last slot processed,
+/// between the previous current time and the `now` being drained. The
 /// geometry is tokio's: 1 ms ticks, 6 levels of 64 slots, a `u64` occupied bitfield per
 /// level, so [`next_expiration`] is a few `trailing_zeros`. Entries live in a [`Slab`] and are
 /// linked into per-slot intrusive doubly-linked lists, so [`insert`] and [`cancel`] are O(1)
