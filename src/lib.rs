@@ -16,6 +16,7 @@ mod error;
 pub(crate) mod oneshot;
 pub mod resp;
 pub(crate) mod sync;
+mod timer;
 
 pub use config::{ClientBuilder, ConnectInfo, DisconnectReason, Protocol, Tls};
 pub use error::{Error, ServerError};
@@ -26,4 +27,11 @@ pub use resp::{FromValue, ToArg, Value};
 #[doc(hidden)]
 pub mod __bench {
     pub use crate::oneshot::{channel, Closed, Receiver, Sender, TryRecvError, WaitError};
+}
+
+/// The timer wheel, re-exported only for `benches/wheel.rs` and its doc example; not public
+/// API, no stability promise.
+#[doc(hidden)]
+pub mod __bench_timer {
+    pub use crate::timer::{TimerKey, Wheel};
 }
