@@ -5,8 +5,11 @@
 
 mod convert;
 mod encode;
+mod parse;
+mod scan;
 mod value;
 
 pub use convert::{FromValue, ToArg};
 pub use encode::{encode_value, CommandBuf};
+pub use parse::{parse_frame, Decoder, Limits};
 pub use value::Value;

@@ -1,0 +1,712 @@
+//! The RESP tokenizer shared by [`Decoder::scan`](super::Decoder::scan) and
+//! [`parse_frame`](super::parse_frame): reads one element (a scalar, or the header of a blob or
+//! an aggregate) at a given offset, validating it completely, without allocating.
+//!
+//! Because both drivers read through this one function, a frame that `scan` accepts is a
+//! frame that `parse_frame` accepts, and the two report the same faults. Faults are a small
+//! `Copy` value on the hot path; the message is only formatted when the stream is dead.
+
+use std::fmt;
+
+use memchr::memchr2;
+
+use super::parse::Limits;
+use crate::error::Error;
+
+/// The three length-prefixed ("blob") types.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum Blob {
+    /// `$`: bulk string.
+    #[default]
+    Bulk,
+    /// `!`: RESP3 bulk error.
+    Error,
+    /// `=`: RESP3 verbatim string (`fmt:` prefix).
+    Verbatim,
+}
+
+/// The aggregate types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Agg {
+    /// `*`
+    Array,
+    /// `%`
+    Map,
+    /// `~`
+    Set,
+    /// `|`: attribute pairs, followed by the value they annotate.
+    Attribute,
+    /// `>`
+    Push,
+}
+
+/// One element read from the buffer. Ranges are absolute offsets into the buffer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Token {
+    /// `+`: the line content is `start..end`.
+    Simple { start: usize, end: usize },
+    /// `-`: the line content is `start..end`.
+    ErrorLine { start: usize, end: usize },
+    /// `:`
+    Int(i64),
+    /// `,`
+    Double(f64),
+    /// `#t` / `#f`
+    Boolean(bool),
+    /// `(`: the digits are `start..end`.
+    BigNumber { start: usize, end: usize },
+    /// `_`, `$-1`, `*-1`
+    Nil,
+    /// A blob header: the payload is `start..start + len`, followed by CRLF (not yet checked:
+    /// see [`blob_end`] and [`finish_blob`]).
+    Blob { kind: Blob, start: usize, len: usize },
+    /// An aggregate header with `entries` entries (pairs for maps and attributes) and
+    /// `children` elements to read (a map has `2 * entries`, an attribute `2 * entries + 1`:
+    /// its pairs and the annotated value).
+    Aggregate { kind: Agg, entries: usize, children: u64 },
+}
+
+/// What was wrong with the input, and where. Turned into [`Error::Protocol`] by
+/// [`Fault::into_error`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Fault {
+    /// Byte offset from the start of the frame.
+    pub(super) at: usize,
+    pub(super) kind: FaultKind,
+}
+
+/// The kinds of [`Fault`]; `&'static str` fields name the field being read ("array length").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FaultKind {
+    UnknownType(u8),
+    BareLf(&'static str),
+    CrWithoutLf(u8, &'static str),
+    InvalidByte(u8, &'static str),
+    Empty(&'static str),
+    TooManyDigits(&'static str),
+    Overflow(&'static str),
+    NegativeLength(&'static str),
+    BulkOverLimit { len: u64, max: usize },
+    AggregateOverLimit { what: &'static str, len: u64, max: usize },
+    LineOverLimit(usize),
+    DepthOverLimit(usize),
+    BadDouble,
+    BadBigNumber,
+    BadBoolean(u8),
+    BadNull(u8),
+    VerbatimTooShort(u64),
+    VerbatimNoColon(u8),
+    BlobWithoutCrlf,
+    Truncated,
+    Trailing(usize),
+    BufferShrank { was: usize, now: usize },
+}
+
+impl Fault {
+    fn new(at: usize, kind: FaultKind) -> Self {
+        Fault { at, kind }
+    }
+
+    /// The [`Error::Protocol`] describing this fault.
+    #[cold]
+    pub(super) fn into_error(self) -> Error {
+        Error::protocol(self.to_string())
+    }
+}
+
+/// A byte shown in a message: `'x'` when printable, `0x0d` otherwise.
+struct Shown(u8);
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_ascii_graphic() || self.0 == b' ' {
+            write!(f, "'{}'", self.0 as char)
+        } else {
+            write!(f, "0x{:02x}", self.0)
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use FaultKind::*;
+        match self.kind {
+            UnknownType(b) => write!(f, "unknown RESP type byte {}", Shown(b))?,
+            BareLf(what) => write!(f, "{what} line ends with a bare \\n (missing \\r)")?,
+            CrWithoutLf(b, what) => {
+                write!(f, "\\r followed by {} instead of \\n in {what} line", Shown(b))?
+            }
+            InvalidByte(b, what) => write!(f, "invalid byte {} in {what}", Shown(b))?,
+            Empty(what) => write!(f, "empty {what}")?,
+            TooManyDigits(what) => {
+                write!(f, "{what} has more than 19 digits (overflows a 64-bit integer)")?
+            }
+            Overflow(what) => write!(f, "{what} overflows a signed 64-bit integer")?,
+            NegativeLength(what) => write!(f, "negative {what} (only $-1 and *-1 are allowed)")?,
+            BulkOverLimit { len, max } => {
+                write!(f, "blob length {len} exceeds max_bulk_len ({max})")?
+            }
+            AggregateOverLimit { what, len, max } => {
+                write!(f, "{what} {len} exceeds max_aggregate_len ({max})")?
+            }
+            LineOverLimit(max) => {
+                write!(f, "line longer than max_bulk_len ({max}) without \\r\\n")?
+            }
+            DepthOverLimit(max) => write!(f, "aggregate nested deeper than max_depth ({max})")?,
+            BadDouble => write!(f, "invalid double")?,
+            BadBigNumber => write!(f, "invalid big number (expected an optional '-' and digits)")?,
+            BadBoolean(b) => write!(f, "invalid boolean {} (expected 't' or 'f')", Shown(b))?,
+            BadNull(b) => write!(f, "null '_' followed by {} instead of \\r\\n", Shown(b))?,
+            VerbatimTooShort(len) => {
+                write!(f, "verbatim string of length {len} cannot hold its 4-byte 'fmt:' prefix")?
+            }
+            VerbatimNoColon(b) => {
+                write!(f, "verbatim string format not followed by ':' (found {})", Shown(b))?
+            }
+            BlobWithoutCrlf => write!(f, "blob payload not followed by \\r\\n")?,
+            Truncated => write!(f, "frame ends in the middle of a value")?,
+            Trailing(n) => write!(f, "{n} bytes after the end of the frame")?,
+            BufferShrank { was, now } => write!(
+                f,
+                "buffer of {now} bytes is shorter than the {was} already scanned \
+                 (pass the same bytes plus what arrived, or reset the decoder)"
+            )?,
+        }
+        write!(f, " at byte {}", self.at)
+    }
+}
+
+/// The result of reading one token: `Ok(None)` when the buffer ends before the token does.
+pub(super) type Read = Result<Option<(Token, usize)>, Fault>;
+
+/// Reads the token starting at `pos`. On success returns the token and the offset just after
+/// it (for a blob: just after its header, where the payload starts).
+///
+/// `resume` lets a long `+`/`-`/`,`/`(` line that arrives in pieces be searched once overall:
+/// when the line is incomplete it is set to where the search for its end stopped, and the next
+/// call (with the same bytes plus more) continues from there. Pass 0 when starting a token.
+#[inline]
+pub(super) fn read_token(buf: &[u8], pos: usize, limits: &Limits, resume: &mut usize) -> Read {
+    let Some(&marker) = buf.get(pos) else { return Ok(None) };
+    match marker {
+        b'$' => blob(buf, pos, Blob::Bulk, limits),
+        b'*' => aggregate(buf, pos, Agg::Array, "array length", limits),
+        b':' => integer(buf, pos),
+        b'+' => Ok(line(buf, pos, "simple string", limits, resume)?
+            .map(|(end, next)| (Token::Simple { start: pos + 1, end }, next))),
+        b'-' => Ok(line(buf, pos, "error", limits, resume)?
+            .map(|(end, next)| (Token::ErrorLine { start: pos + 1, end }, next))),
+        b'%' => aggregate(buf, pos, Agg::Map, "map length", limits),
+        b'_' => match buf.get(pos + 1) {
+            None => Ok(None),
+            Some(b'\r') => Ok(crlf(buf, pos + 1, "null")?.map(|next| (Token::Nil, next))),
+            Some(&b) => Err(Fault::new(pos + 1, FaultKind::BadNull(b))),
+        },
+        b'#' => boolean(buf, pos),
+        b',' => double(buf, pos, limits, resume),
+        b'(' => big_number(buf, pos, limits, resume),
+        b'!' => blob(buf, pos, Blob::Error, limits),
+        b'=' => blob(buf, pos, Blob::Verbatim, limits),
+        b'~' => aggregate(buf, pos, Agg::Set, "set length", limits),
+        b'|' => aggregate(buf, pos, Agg::Attribute, "attribute length", limits),
+        b'>' => aggregate(buf, pos, Agg::Push, "push length", limits),
+        other => Err(Fault::new(pos, FaultKind::UnknownType(other))),
+    }
+}
+
+/// The offset just after a blob's payload and its CRLF, or a fault if that overflows.
+#[inline]
+pub(super) fn blob_end(start: usize, len: usize) -> Result<usize, Fault> {
+    start
+        .checked_add(len)
+        .and_then(|e| e.checked_add(2))
+        .ok_or(Fault::new(start, FaultKind::BulkOverLimit { len: len as u64, max: usize::MAX }))
+}
+
+/// Checks what a blob header could not: the CRLF after the payload and, for a verbatim
+/// string, the `:` after its format. `buf` must hold `end` bytes.
+#[inline]
+pub(super) fn finish_blob(buf: &[u8], kind: Blob, start: usize, end: usize) -> Result<(), Fault> {
+    match buf.get(end - 2..end) {
+        Some(b"\r\n") => {}
+        _ => return Err(Fault::new(end - 2, FaultKind::BlobWithoutCrlf)),
+    }
+    if kind == Blob::Verbatim {
+        let colon = buf.get(start + 3).copied().unwrap_or(0);
+        if colon != b':' {
+            return Err(Fault::new(start + 3, FaultKind::VerbatimNoColon(colon)));
+        }
+    }
+    Ok(())
+}
+
+/// The fault for an aggregate header at `at` opened inside `open` aggregates, if that is too
+/// deep. An aggregate may sit inside at most `max_depth - 1` others (so `max_depth` levels).
+#[inline]
+pub(super) fn check_depth(open: usize, limits: &Limits, at: usize) -> Result<(), Fault> {
+    if open >= limits.max_depth {
+        Err(Fault::new(at, FaultKind::DepthOverLimit(limits.max_depth)))
+    } else {
+        Ok(())
+    }
+}
+
+/// The fault for a frame that ends before its value does (parse_frame only).
+pub(super) fn truncated(at: usize) -> Fault {
+    Fault::new(at, FaultKind::Truncated)
+}
+
+/// The fault for bytes left after a complete value (parse_frame only).
+pub(super) fn trailing(at: usize, count: usize) -> Fault {
+    Fault::new(at, FaultKind::Trailing(count))
+}
+
+/// The fault for a caller that passed fewer bytes than already scanned.
+pub(super) fn shrank(was: usize, now: usize) -> Fault {
+    Fault::new(now, FaultKind::BufferShrank { was, now })
+}
+
+/// Expects CRLF at `at`; returns the offset after it.
+#[inline]
+fn crlf(buf: &[u8], at: usize, what: &'static str) -> Result<Option<usize>, Fault> {
+    match buf.get(at) {
+        None => Ok(None),
+        Some(b'\r') => match buf.get(at + 1) {
+            None => Ok(None),
+            Some(b'\n') => Ok(Some(at + 2)),
+            Some(&b) => Err(Fault::new(at + 1, FaultKind::CrWithoutLf(b, what))),
+        },
+        Some(b'\n') => Err(Fault::new(at, FaultKind::BareLf(what))),
+        Some(&b) => Err(Fault::new(at, FaultKind::InvalidByte(b, what))),
+    }
+}
+
+/// Reads `[sign]digits\r\n` at `at` (at most 19 digits, so a partial number is re-read at
+/// most once per call at bounded cost). Returns (negative, magnitude, offset after CRLF).
+#[inline]
+fn decimal(
+    buf: &[u8],
+    at: usize,
+    allow_plus: bool,
+    what: &'static str,
+) -> Result<Option<(bool, u64, usize)>, Fault> {
+    let mut i = at;
+    let negative = match buf.get(i) {
+        None => return Ok(None),
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') if allow_plus => {
+            i += 1;
+            false
+        }
+        Some(_) => false,
+    };
+    let digits = i;
+    let mut n: u64 = 0;
+    let stop = loop {
+        let Some(&b) = buf.get(i) else { return Ok(None) };
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break b;
+        }
+        if i - digits == 19 {
+            return Err(Fault::new(at, FaultKind::TooManyDigits(what)));
+        }
+        n = n * 10 + u64::from(d);
+        i += 1;
+    };
+    if i == digits {
+        let kind = match stop {
+            b'\r' | b'\n' => FaultKind::Empty(what),
+            b => FaultKind::InvalidByte(b, what),
+        };
+        return Err(Fault::new(i, kind));
+    }
+    Ok(crlf(buf, i, what)?.map(|next| (negative, n, next)))
+}
+
+/// A non-negative length (or -1, reported as `None` inside the `Some`).
+#[inline]
+fn length(
+    buf: &[u8],
+    pos: usize,
+    what: &'static str,
+) -> Result<Option<(Option<u64>, usize)>, Fault> {
+    let Some((negative, n, next)) = decimal(buf, pos + 1, false, what)? else { return Ok(None) };
+    if n > i64::MAX as u64 {
+        return Err(Fault::new(pos + 1, FaultKind::Overflow(what)));
+    }
+    if negative {
+        if n == 1 {
+            return Ok(Some((None, next)));
+        }
+        return Err(Fault::new(pos + 1, FaultKind::NegativeLength(what)));
+    }
+    Ok(Some((Some(n), next)))
+}
+
+#[inline]
+fn blob(buf: &[u8], pos: usize, kind: Blob, limits: &Limits) -> Read {
+    let what = match kind {
+        Blob::Bulk => "bulk string length",
+        Blob::Error => "bulk error length",
+        Blob::Verbatim => "verbatim string length",
+    };
+    let Some((len, next)) = length(buf, pos, what)? else { return Ok(None) };
+    let Some(len) = len else {
+        return match kind {
+            Blob::Bulk => Ok(Some((Token::Nil, next))),
+            _ => Err(Fault::new(pos + 1, FaultKind::NegativeLength(what))),
+        };
+    };
+    if len > limits.max_bulk_len as u64 {
+        return Err(Fault::new(
+            pos + 1,
+            FaultKind::BulkOverLimit { len, max: limits.max_bulk_len },
+        ));
+    }
+    if kind == Blob::Verbatim && len < 4 {
+        return Err(Fault::new(pos + 1, FaultKind::VerbatimTooShort(len)));
+    }
+    Ok(Some((Token::Blob { kind, start: next, len: len as usize }, next)))
+}
+
+#[inline]
+fn aggregate(buf: &[u8], pos: usize, kind: Agg, what: &'static str, limits: &Limits) -> Read {
+    let Some((len, next)) = length(buf, pos, what)? else { return Ok(None) };
+    let Some(len) = len else {
+        return match kind {
+            Agg::Array => Ok(Some((Token::Nil, next))),
+            _ => Err(Fault::new(pos + 1, FaultKind::NegativeLength(what))),
+        };
+    };
+    if len > limits.max_aggregate_len as u64 {
+        let max = limits.max_aggregate_len;
+        return Err(Fault::new(pos + 1, FaultKind::AggregateOverLimit { what, len, max }));
+    }
+    // len <= i64::MAX, so doubling and adding one fits in a u64.
+    let children = match kind {
+        Agg::Map => len * 2,
+        Agg::Attribute => len * 2 + 1,
+        _ => len,
+    };
+    Ok(Some((Token::Aggregate { kind, entries: len as usize, children }, next)))
+}
+
+fn integer(buf: &[u8], pos: usize) -> Read {
+    let what = "integer";
+    let Some((negative, n, next)) = decimal(buf, pos + 1, true, what)? else { return Ok(None) };
+    let value = if negative {
+        if n > 1 << 63 {
+            return Err(Fault::new(pos + 1, FaultKind::Overflow(what)));
+        }
+        // n == 2^63 wraps to i64::MIN, which is the right answer.
+        (n as i64).wrapping_neg()
+    } else {
+        if n > i64::MAX as u64 {
+            return Err(Fault::new(pos + 1, FaultKind::Overflow(what)));
+        }
+        n as i64
+    };
+    Ok(Some((Token::Int(value), next)))
+}
+
+fn boolean(buf: &[u8], pos: usize) -> Read {
+    let value = match buf.get(pos + 1) {
+        None => return Ok(None),
+        Some(b't') => true,
+        Some(b'f') => false,
+        Some(&b) => return Err(Fault::new(pos + 1, FaultKind::BadBoolean(b))),
+    };
+    Ok(crlf(buf, pos + 2, "boolean")?.map(|next| (Token::Boolean(value), next)))
+}
+
+/// Finds the CRLF ending the line whose type byte is at `pos`; returns (content end, next).
+#[inline]
+fn line(
+    buf: &[u8],
+    pos: usize,
+    what: &'static str,
+    limits: &Limits,
+    resume: &mut usize,
+) -> Result<Option<(usize, usize)>, Fault> {
+    let start = pos + 1;
+    let from = start.max(*resume);
+    let rest = buf.get(from..).unwrap_or(&[]);
+    let Some(i) = memchr2(b'\r', b'\n', rest) else {
+        if buf.len() - start > limits.max_bulk_len {
+            return Err(Fault::new(start, FaultKind::LineOverLimit(limits.max_bulk_len)));
+        }
+        *resume = buf.len();
+        return Ok(None);
+    };
+    let end = from + i;
+    if end - start > limits.max_bulk_len {
+        return Err(Fault::new(start, FaultKind::LineOverLimit(limits.max_bulk_len)));
+    }
+    if rest[i] == b'\n' {
+        return Err(Fault::new(end, FaultKind::BareLf(what)));
+    }
+    match buf.get(end + 1) {
+        None => {
+            *resume = end;
+            Ok(None)
+        }
+        Some(b'\n') => Ok(Some((end, end + 2))),
+        Some(&b) => Err(Fault::new(end + 1, FaultKind::CrWithoutLf(b, what))),
+    }
+}
+
+fn double(buf: &[u8], pos: usize, limits: &Limits, resume: &mut usize) -> Read {
+    let Some((end, next)) = line(buf, pos, "double", limits, resume)? else { return Ok(None) };
+    let text = &buf[pos + 1..end];
+    // RESP3 doubles: `[+|-]digits[.digits][(e|E)[+|-]digits]`, `inf`, `-inf`, `nan`. Rust's
+    // `f64` grammar is that, plus any letter case and `infinity`.
+    match std::str::from_utf8(text).ok().and_then(|s| s.parse::<f64>().ok()) {
+        Some(x) => Ok(Some((Token::Double(x), next))),
+        None => Err(Fault::new(pos + 1, FaultKind::BadDouble)),
+    }
+}
+
+fn big_number(buf: &[u8], pos: usize, limits: &Limits, resume: &mut usize) -> Read {
+    let Some((end, next)) = line(buf, pos, "big number", limits, resume)? else { return Ok(None) };
+    let text = &buf[pos + 1..end];
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(Fault::new(pos + 1, FaultKind::BadBigNumber));
+    }
+    Ok(Some((Token::BigNumber { start: pos + 1, end }, next)))
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::super::parse::{parse_frame, Decoder, Limits};
+
+    /// The message for input that is malformed, checking that `scan` on the whole input,
+    /// `scan` fed one byte at a time and `parse_frame` all reject it, with the same message.
+    fn fault_with(input: &[u8], limits: Limits) -> String {
+        let scanned = Decoder::with_limits(limits).scan(input);
+        let message = match scanned {
+            Err(crate::Error::Protocol(m)) => m,
+            other => panic!("scan of {input:?} gave {other:?}"),
+        };
+        let parsed = parse_frame(&Bytes::copy_from_slice(input), &limits).unwrap_err();
+        assert_eq!(parsed.to_string(), format!("protocol error: {message}"));
+        let mut decoder = Decoder::with_limits(limits);
+        let rejected = (1..=input.len()).any(|n| match decoder.scan(&input[..n]) {
+            Ok(None) => false,
+            Ok(Some(len)) => panic!("{input:?} accepted as a frame of {len} bytes"),
+            Err(_) => true,
+        });
+        assert!(rejected, "{input:?} not rejected when fed byte by byte");
+        message
+    }
+
+    fn fault(input: &[u8]) -> String {
+        fault_with(input, Limits::default())
+    }
+
+    #[track_caller]
+    fn says(message: String, expected: &str) {
+        assert!(message.contains(expected), "{message:?} does not contain {expected:?}");
+    }
+
+    #[test]
+    fn bulk_over_the_limit_is_rejected_at_its_header() {
+        says(
+            fault(b"$536870913\r\n"),
+            "blob length 536870913 exceeds max_bulk_len (536870912) at byte 1",
+        );
+        let limits = Limits { max_bulk_len: 10, ..Limits::default() };
+        says(fault_with(b"*1\r\n$11\r\n", limits), "exceeds max_bulk_len (10) at byte 5");
+        says(fault_with(b"!11\r\n", limits), "max_bulk_len");
+        assert_eq!(Decoder::with_limits(limits).scan(b"$10\r\n").unwrap(), None);
+    }
+
+    #[test]
+    fn aggregate_over_the_limit_is_rejected_at_its_header() {
+        says(fault(b"*2147483648\r\n"), "array length 2147483648 exceeds max_aggregate_len");
+        let limits = Limits { max_aggregate_len: 3, ..Limits::default() };
+        says(fault_with(b"%4\r\n", limits), "map length 4 exceeds max_aggregate_len (3) at byte 1");
+        says(fault_with(b">4\r\n", limits), "push length 4");
+        says(fault_with(b"~4\r\n", limits), "set length 4");
+        says(fault_with(b"|4\r\n", limits), "attribute length 4");
+    }
+
+    #[test]
+    fn huge_count_is_not_trusted_for_allocation() {
+        // Within the limit, but the frame is short: parse_frame must not reserve 2^31 slots.
+        let frame = Bytes::from_static(b"*2147483647\r\n:1\r\n");
+        says(
+            parse_frame(&frame, &Limits::default()).unwrap_err().to_string(),
+            "ends in the middle",
+        );
+        let frame = Bytes::from_static(b"%2147483647\r\n:1\r\n:1\r\n");
+        assert!(parse_frame(&frame, &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn depth_over_the_limit() {
+        let limits = Limits { max_depth: 1, ..Limits::default() };
+        says(fault_with(b"*1\r\n*0\r\n", limits), "nested deeper than max_depth (1) at byte 4");
+        let limits = Limits { max_depth: 0, ..Limits::default() };
+        says(fault_with(b"~0\r\n", limits), "max_depth (0) at byte 0");
+    }
+
+    #[test]
+    fn wrong_type_byte() {
+        says(fault(b"?"), "unknown RESP type byte '?' at byte 0");
+        says(fault(b"*2\r\n:1\r\nX"), "unknown RESP type byte 'X' at byte 8");
+        says(fault(b"\r\n"), "unknown RESP type byte 0x0d at byte 0");
+    }
+
+    #[test]
+    fn bare_line_feed() {
+        says(fault(b"+OK\n"), "simple string line ends with a bare \\n (missing \\r) at byte 3");
+        says(fault(b"$3\nabc\r\n"), "bulk string length line ends with a bare \\n");
+        says(fault(b":12\n"), "integer line ends with a bare \\n");
+        says(fault(b"_\n"), "null '_' followed by 0x0a");
+    }
+
+    #[test]
+    fn carriage_return_followed_by_another_byte() {
+        says(
+            fault(b"+OK\rX\n"),
+            "\\r followed by 'X' instead of \\n in simple string line at byte 4",
+        );
+        says(
+            fault(b"*1\r:1\r\n"),
+            "\\r followed by ':' instead of \\n in array length line at byte 3",
+        );
+        says(fault(b"#t\r\r"), "in boolean line at byte 3");
+    }
+
+    #[test]
+    fn blob_payload_without_crlf() {
+        says(fault(b"$3\r\nabcd\r\n"), "blob payload not followed by \\r\\n at byte 7");
+        says(fault(b"$3\r\nabc\n\r"), "at byte 7");
+    }
+
+    #[test]
+    fn negative_lengths_other_than_minus_one() {
+        says(
+            fault(b"$-2\r\n"),
+            "negative bulk string length (only $-1 and *-1 are allowed) at byte 1",
+        );
+        says(fault(b"*-5\r\n"), "negative array length");
+        says(fault(b"$-0\r\n"), "negative bulk string length");
+        says(fault(b"%-1\r\n"), "negative map length");
+        says(fault(b"!-1\r\n"), "negative bulk error length");
+        says(fault(b"=-1\r\n"), "negative verbatim string length");
+    }
+
+    #[test]
+    fn non_digit_length() {
+        says(fault(b"$1x\r\n"), "invalid byte 'x' in bulk string length at byte 2");
+        says(fault(b"*x\r\n"), "invalid byte 'x' in array length at byte 1");
+        says(fault(b"$+1\r\n"), "invalid byte '+' in bulk string length");
+        says(fault(b"$ 1\r\n"), "invalid byte ' '");
+    }
+
+    #[test]
+    fn empty_length() {
+        says(fault(b"$\r\n"), "empty bulk string length at byte 1");
+        says(fault(b"*-\r\n"), "empty array length at byte 2");
+    }
+
+    #[test]
+    fn overflowing_length_does_not_wrap() {
+        says(fault(b"$9223372036854775808\r\n"), "bulk string length overflows a signed 64-bit");
+        // 2^64 + 5 would wrap to 5 in u64 arithmetic.
+        says(fault(b"$18446744073709551621\r\n5char\r\n"), "more than 19 digits");
+        says(fault(b"*99999999999999999999999\r\n"), "array length has more than 19 digits");
+    }
+
+    #[test]
+    fn integer_that_is_not_an_i64() {
+        says(
+            fault(b":9223372036854775808\r\n"),
+            "integer overflows a signed 64-bit integer at byte 1",
+        );
+        says(fault(b":-9223372036854775809\r\n"), "integer overflows");
+        says(fault(b":123456789012345678901\r\n"), "integer has more than 19 digits");
+        says(fault(b":12a\r\n"), "invalid byte 'a' in integer at byte 3");
+        says(fault(b":\r\n"), "empty integer at byte 1");
+        says(fault(b":-\r\n"), "empty integer at byte 2");
+        says(fault(b":1.5\r\n"), "invalid byte '.' in integer");
+    }
+
+    #[test]
+    fn boolean_other_than_t_or_f() {
+        says(fault(b"#x\r\n"), "invalid boolean 'x' (expected 't' or 'f') at byte 1");
+        says(fault(b"#tt\r\n"), "invalid byte 't' in boolean at byte 2");
+    }
+
+    #[test]
+    fn null_with_content() {
+        says(fault(b"_x\r\n"), "null '_' followed by 'x' instead of \\r\\n at byte 1");
+    }
+
+    #[test]
+    fn invalid_double() {
+        says(fault(b",abc\r\n"), "invalid double at byte 1");
+        says(fault(b",\r\n"), "invalid double");
+        says(fault(b",1.5x\r\n"), "invalid double");
+        says(fault(b",1e\r\n"), "invalid double");
+    }
+
+    #[test]
+    fn invalid_big_number() {
+        says(fault(b"(12a\r\n"), "invalid big number");
+        says(fault(b"(-\r\n"), "invalid big number");
+        says(fault(b"(\r\n"), "invalid big number");
+        says(fault(b"(+1\r\n"), "digits) at byte 1");
+    }
+
+    #[test]
+    fn verbatim_without_format() {
+        says(fault(b"=3\r\ntxt\r\n"), "verbatim string of length 3 cannot hold its 4-byte");
+        says(fault(b"=5\r\ntxtxy\r\n"), "format not followed by ':' (found 'x') at byte 7");
+    }
+
+    #[test]
+    fn line_over_the_limit() {
+        let limits = Limits { max_bulk_len: 4, ..Limits::default() };
+        says(fault_with(b"+abcde\r\n", limits), "line longer than max_bulk_len (4)");
+        says(fault_with(b"-abcdefgh", limits), "line longer than max_bulk_len (4)");
+        assert_eq!(Decoder::with_limits(limits).scan(b"+abcd\r\n").unwrap(), Some(7));
+    }
+
+    #[test]
+    fn parse_frame_rejects_short_and_long_frames() {
+        let limits = Limits::default();
+        let e = parse_frame(&Bytes::from_static(b"*2\r\n:1\r\n"), &limits).unwrap_err();
+        says(e.to_string(), "frame ends in the middle of a value at byte 8");
+        let e = parse_frame(&Bytes::from_static(b"$3\r\nab"), &limits).unwrap_err();
+        says(e.to_string(), "ends in the middle");
+        let e = parse_frame(&Bytes::from_static(b":1\r\n:2\r\n"), &limits).unwrap_err();
+        says(e.to_string(), "4 bytes after the end of the frame at byte 4");
+        assert!(parse_frame(&Bytes::new(), &limits).is_err());
+    }
+
+    #[test]
+    fn shrinking_buffer_is_an_error_not_a_panic() {
+        let mut decoder = Decoder::new();
+        assert_eq!(decoder.scan(b"*2\r\n:1\r\n").unwrap(), None);
+        says(decoder.scan(b"*2").unwrap_err().to_string(), "shorter than the 8 already scanned");
+        // The decoder was reset and serves a new stream.
+        assert_eq!(decoder.scan(b":1\r\n").unwrap(), Some(4));
+    }
+
+    #[test]
+    fn errors_reset_the_decoder() {
+        let mut decoder = Decoder::new();
+        assert_eq!(decoder.scan(b"*3\r\n:1\r\n").unwrap(), None);
+        assert!(decoder.scan(b"*3\r\n:1\r\n?").is_err());
+        assert_eq!(decoder.scan(b"+OK\r\n").unwrap(), Some(5));
+    }
+}
