@@ -10,16 +10,22 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 
+mod client;
 pub mod commands;
 mod config;
 mod error;
+mod handle;
 pub(crate) mod oneshot;
+mod proto;
+mod reactor;
 pub mod resp;
 pub(crate) mod sync;
 mod timer;
 
+pub use client::Client;
 pub use config::{ClientBuilder, ConnectInfo, DisconnectReason, Protocol, Tls};
 pub use error::{Error, ServerError};
+pub use handle::{Cmd, Reply};
 pub use resp::{FromValue, ToArg, Value};
 
 /// Internals exposed only for `benches/` and doc tests; not part of the API, may change at any

@@ -65,7 +65,7 @@ pub fn build(names: &[&str]) -> Result<Table, String> {
             max = usize::max(max, probes);
             total += probes;
         }
-        if best.as_ref().map_or(true, |(m, t, _)| (max, total) < (*m, *t)) {
+        if best.as_ref().is_none_or(|(m, t, _)| (max, total) < (*m, *t)) {
             best = Some((max, total, Table { seed, slots, max_probes: max }));
         }
     }

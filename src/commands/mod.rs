@@ -25,6 +25,7 @@ mod flags;
 mod getkeys;
 mod info;
 mod lookup;
+mod methods;
 mod table;
 
 #[cfg(test)]

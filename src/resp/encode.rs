@@ -103,6 +103,22 @@ impl CommandBuf {
         self.buf.len() - HEADER_ROOM
     }
 
+    /// The arguments pushed so far, in order (the command name first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use redpoll::resp::CommandBuf;
+    ///
+    /// let mut cmd = CommandBuf::new();
+    /// cmd.push(b"GET");
+    /// cmd.push(b"key");
+    /// assert_eq!(cmd.args().collect::<Vec<_>>(), [&b"GET"[..], b"key"]);
+    /// ```
+    pub fn args(&self) -> Args<'_> {
+        Args { rest: &self.buf[HEADER_ROOM..] }
+    }
+
     /// Writes the array header and returns the bytes to send.
     pub fn finish(mut self) -> Bytes {
         let mut digits = [0u8; 20];
@@ -115,6 +131,27 @@ impl CommandBuf {
         let mut bytes = Bytes::from(self.buf);
         bytes.advance(start);
         bytes
+    }
+}
+
+/// The arguments of a [`CommandBuf`], walked in its own encoding.
+#[derive(Debug, Clone)]
+pub struct Args<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Args<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        // Every argument is `$<len>\r\n<bytes>\r\n`, written by `push` above.
+        let digits_end = self.rest.iter().position(|&b| b == b'\r')?;
+        let len =
+            self.rest[1..digits_end].iter().fold(0usize, |n, &d| n * 10 + usize::from(d - b'0'));
+        let start = digits_end + 2;
+        let arg = self.rest.get(start..start + len)?;
+        self.rest = &self.rest[start + len + 2..];
+        Some(arg)
     }
 }
 

@@ -10,6 +10,6 @@ mod scan;
 mod value;
 
 pub use convert::{FromValue, ToArg};
-pub use encode::{encode_value, CommandBuf};
+pub use encode::{encode_value, Args, CommandBuf};
 pub use parse::{parse_frame, Decoder, Limits};
 pub use value::Value;

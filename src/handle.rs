@@ -1,0 +1,219 @@
+//! `Cmd<T>` (a command not yet sent) and `Reply<T>` (its pending reply), usable with
+//! `.wait()` on any thread and `.await` in any executor.
+
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::client::ClientCore;
+use crate::error::Error;
+use crate::oneshot;
+use crate::reactor;
+use crate::resp::{parse_frame, CommandBuf, FromValue, Limits, ToArg, Value};
+
+/// A command built and not yet sent.
+///
+/// Nothing happens until it is sent: [`wait`](Cmd::wait) sends it and blocks the calling
+/// thread until the reply arrives; `.await` sends it and yields; [`send`](Cmd::send) sends it
+/// now and returns a [`Reply`] to collect later. Commands sent back to back from any number
+/// of threads travel together in one write (implicit pipelining).
+///
+/// `T` is the type the reply decodes into. Each command method picks the natural one (an
+/// integer reply is `i64`, `+OK` is `()`, a nullable bulk string is `Option<Bytes>`);
+/// [`decode`](Cmd::decode) picks another.
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn main() -> Result<(), redpoll::Error> {
+/// let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
+/// client.set("greeting", "hello").wait()?;
+/// let s: Option<String> = client.get("greeting").decode().wait()?;
+/// let len: i64 = client.cmd("STRLEN").arg("greeting").decode().wait()?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a command does nothing until it is sent with .wait(), .await or .send()"]
+pub struct Cmd<'c, T = Value> {
+    core: &'c ClientCore,
+    buf: CommandBuf,
+    kind: Kind,
+    timeout: Option<Duration>,
+    _reply: PhantomData<fn() -> T>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Command,
+    Connect,
+}
+
+impl<'c, T> Cmd<'c, T> {
+    /// A command named `name` (its first argument) on the given connection.
+    pub(crate) fn new(core: &'c ClientCore, name: &str) -> Self {
+        let mut buf = CommandBuf::new();
+        buf.push(name.as_bytes());
+        Cmd { core, buf, kind: Kind::Command, timeout: None, _reply: PhantomData }
+    }
+
+    /// The handle of `client.connect()`: resolves once the handshake is done.
+    pub(crate) fn connect(core: &'c ClientCore) -> Self {
+        Cmd {
+            core,
+            buf: CommandBuf::new(),
+            kind: Kind::Connect,
+            timeout: None,
+            _reply: PhantomData,
+        }
+    }
+
+    /// Appends an argument (or several, for a slice or a `Vec`).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), redpoll::Error> {
+    /// # let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
+    /// client.set("k", "v").arg("EX").arg(10).wait()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn arg<A: ToArg>(mut self, arg: A) -> Self {
+        arg.write_args(&mut self.buf);
+        self
+    }
+
+    /// Decodes the reply into `U` instead of the command's default type.
+    pub fn decode<U: FromValue>(self) -> Cmd<'c, U> {
+        Cmd {
+            core: self.core,
+            buf: self.buf,
+            kind: self.kind,
+            timeout: self.timeout,
+            _reply: PhantomData,
+        }
+    }
+
+    /// Overrides the request timeout for this one command.
+    ///
+    /// When it passes, the command fails with [`Error::Timeout`] and, because the reply
+    /// stream can no longer be trusted, the connection is reset.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sends the command now and returns the handle of its reply.
+    pub fn send(self) -> Reply<T> {
+        let (tx, rx) = oneshot::channel();
+        let limits = self.core.limits;
+        match self.kind {
+            Kind::Connect => self.core.submit_connect(tx),
+            Kind::Command => {
+                let (timeout_ms, blocking) = self.core.deadline_for(&self.buf, self.timeout);
+                self.core.submit(self.buf.finish(), tx, timeout_ms, blocking);
+            }
+        }
+        Reply { rx, limits, _reply: PhantomData }
+    }
+
+    /// Sends the command and blocks the calling thread until its reply arrives.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the command or the connection produced: [`Error::Redis`] for an error reply,
+    /// [`Error::Timeout`], [`Error::Connection`], [`Error::Conversion`] if the reply does not
+    /// fit `T`.
+    ///
+    /// # Panics
+    ///
+    /// When called on redpoll's own I/O thread, which would wait for itself forever.
+    pub fn wait(self) -> Result<T, Error>
+    where
+        T: FromValue,
+    {
+        self.send().wait()
+    }
+}
+
+impl<T> std::fmt::Debug for Cmd<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Arguments may hold secrets (AUTH, values): show only their count.
+        f.debug_struct("Cmd").field("args", &self.buf.argc()).field("kind", &self.kind).finish()
+    }
+}
+
+impl<'c, T: FromValue> IntoFuture for Cmd<'c, T> {
+    type Output = Result<T, Error>;
+    type IntoFuture = Reply<T>;
+
+    fn into_future(self) -> Reply<T> {
+        self.send()
+    }
+}
+
+/// The pending reply of a sent command: `.wait()` for it, or `.await` it.
+///
+/// Dropping it before the reply arrives is safe: the reply is discarded when it comes, and
+/// the connection stays in step.
+#[must_use = "the reply is discarded unless it is waited for or awaited"]
+pub struct Reply<T = Value> {
+    rx: oneshot::Receiver<Result<Bytes, Error>>,
+    limits: Limits,
+    _reply: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Reply<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply").field("ready", &self.rx.is_ready()).finish()
+    }
+}
+
+impl<T: FromValue> Reply<T> {
+    /// Blocks the calling thread until the reply arrives, then decodes it.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Cmd::wait`].
+    ///
+    /// # Panics
+    ///
+    /// When called on redpoll's own I/O thread, which would wait for itself forever.
+    pub fn wait(self) -> Result<T, Error> {
+        assert!(
+            !reactor::on_io_thread(),
+            "Reply::wait() called on redpoll's I/O thread: it would wait for itself forever"
+        );
+        let limits = self.limits;
+        decode(self.rx.wait().unwrap_or_else(|_| Err(closed())), &limits)
+    }
+}
+
+impl<T: FromValue> Future for Reply<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match Pin::new(&mut self.rx).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(result) => {
+                let limits = self.limits;
+                Poll::Ready(decode(result.unwrap_or_else(|_| Err(closed())), &limits))
+            }
+        }
+    }
+}
+
+fn closed() -> Error {
+    Error::Disconnected("the I/O thread dropped the request".into())
+}
+
+/// Turns a raw reply frame into `T` on the caller's thread.
+fn decode<T: FromValue>(result: Result<Bytes, Error>, limits: &Limits) -> Result<T, Error> {
+    let frame = result?;
+    match parse_frame(&frame, limits)?.without_attributes() {
+        Value::Error(e) => Err(Error::Redis(e)),
+        value => T::from_value(value),
+    }
+}

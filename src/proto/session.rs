@@ -1,0 +1,628 @@
+//! The protocol state of one logical connection, across reconnects: handshake, in-flight
+//! FIFO, offline queue, deadlines and backoff. Sans-IO: bytes and time in, bytes, timers and
+//! completions out.
+
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
+
+use super::backoff::Backoff;
+use super::handshake::{self, Handshake, Step, Verdict};
+use super::inflight::Fifo;
+use super::outbuf::OutBuf;
+use crate::config::DisconnectReason;
+use crate::error::Error;
+use crate::resp::{parse_frame, Decoder, Limits};
+
+/// Settings of a session, in milliseconds where they are durations.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionConfig {
+    pub(crate) handshake: Handshake,
+    pub(crate) connect_timeout: u64,
+    pub(crate) read_timeout: Option<u64>,
+    pub(crate) write_timeout: Option<u64>,
+    /// Reconnect by itself after a loss; when false, a lost connection stays closed.
+    pub(crate) reconnect: bool,
+    pub(crate) backoff: Backoff,
+    /// Requests that may wait for a connection; more fail at once with `Disconnected`.
+    pub(crate) queue_size: usize,
+    pub(crate) limits: Limits,
+}
+
+/// One request handed to the session.
+#[derive(Debug)]
+pub(crate) struct Request<R> {
+    /// The encoded command.
+    pub(crate) bytes: Bytes,
+    /// Where the reply goes (the reactor's completion slot; anything in tests).
+    pub(crate) reply: R,
+    /// Absolute deadline in ms, `None` for none.
+    pub(crate) deadline: Option<u64>,
+    /// A blocking command (BLPOP & co): its silence is expected, so the read-stall check
+    /// does not apply while it waits.
+    pub(crate) blocking: bool,
+}
+
+/// What the session asks of its driver, or tells it. Drained with [`Session::poll_event`].
+#[derive(Debug)]
+pub(crate) enum Event<R> {
+    /// A request finished: the raw reply frame (an error reply is still `Ok` here; the caller
+    /// turns it into `Error::Redis` when decoding), or why it failed.
+    Reply(R, Result<Bytes, Error>),
+    /// Open a transport now and report with `handle_connected` / `handle_connect_failed`.
+    Connect,
+    /// Close the transport now (timeout, protocol error, client closed).
+    Disconnect,
+    /// The handshake finished; the connection serves requests.
+    Ready { server_version: Option<String> },
+    /// A connection attempt failed (connect waiters want this reason).
+    ConnectFailed(Error),
+    /// The established connection was lost: why, and the error (for `on_disconnect` and
+    /// `on_error`).
+    Lost(DisconnectReason, Error),
+}
+
+#[derive(Debug)]
+enum State {
+    /// No transport and nothing scheduled: before `start`.
+    Idle,
+    /// Waiting until `until` to reconnect.
+    Backoff {
+        until: u64,
+    },
+    /// The driver is opening a transport; fail it at `deadline`.
+    Connecting {
+        deadline: u64,
+    },
+    /// The handshake is on the wire; `remaining` replies to go.
+    Handshaking {
+        deadline: u64,
+        remaining: usize,
+        version: Option<String>,
+    },
+    Ready,
+    /// Refused for a reason that will not change: every request fails with this.
+    Failed(Error),
+    /// Closed for good (client dropped, or lost with reconnect off).
+    Closed(Error),
+}
+
+#[derive(Debug)]
+enum Slot<R> {
+    Request { reply: R, blocking: bool },
+    Handshake(Step),
+}
+
+#[derive(Debug)]
+struct Waiting<R> {
+    slot: Slot<R>,
+    /// Stream offset just past this command's last byte: written whole once `written >= end`.
+    end: u64,
+    deadline: Option<u64>,
+}
+
+/// The state machine of one logical connection.
+///
+/// # Call order
+/// The driver (the reactor, or a simulation) calls [`start`](Session::start) once, then in
+/// any order as things happen: [`submit`](Session::submit),
+/// [`handle_connected`](Session::handle_connected) /
+/// [`handle_connect_failed`](Session::handle_connect_failed) after a `Connect` event,
+/// [`handle_input`](Session::handle_input) with bytes read,
+/// [`handle_written`](Session::handle_written) after writing from
+/// [`out`](Session::out), [`handle_closed`](Session::handle_closed) when the transport
+/// breaks, and [`handle_timeout`](Session::handle_timeout) once
+/// [`poll_timeout`](Session::poll_timeout) has passed. After each call it drains
+/// [`poll_event`](Session::poll_event) until `None`.
+#[derive(Debug)]
+pub(crate) struct Session<R> {
+    cfg: SessionConfig,
+    state: State,
+    decoder: Decoder,
+    waiting: Fifo<Waiting<R>>,
+    queue: VecDeque<Request<R>>,
+    out: OutBuf,
+    events: VecDeque<Event<R>>,
+    last_input: u64,
+    last_output: u64,
+    /// Set once a handshake completed: a later loss is reported as `Lost`.
+    was_ready: bool,
+}
+
+impl<R> Session<R> {
+    /// A session that has not started connecting.
+    pub(crate) fn new(cfg: SessionConfig) -> Self {
+        let decoder = Decoder::with_limits(cfg.limits);
+        Session {
+            cfg,
+            state: State::Idle,
+            decoder,
+            waiting: Fifo::default(),
+            queue: VecDeque::new(),
+            out: OutBuf::default(),
+            events: VecDeque::new(),
+            last_input: 0,
+            last_output: 0,
+            was_ready: false,
+        }
+    }
+
+    /// Begins the first connection attempt.
+    pub(crate) fn start(&mut self, now: u64) {
+        if matches!(self.state, State::Idle) {
+            self.begin_connect(now);
+        }
+    }
+
+    /// True once the handshake completed and the connection serves requests.
+    pub(crate) fn is_ready(&self) -> bool {
+        matches!(self.state, State::Ready)
+    }
+
+    /// The error every request gets, when the session failed or closed for good.
+    pub(crate) fn terminal_error(&self) -> Option<&Error> {
+        match &self.state {
+            State::Failed(e) | State::Closed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Requests written or being written and not yet answered.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Hands a request to the session: written now when connected, queued while connecting,
+    /// failed at once when the queue is full or the session has failed.
+    pub(crate) fn submit(&mut self, req: Request<R>, now: u64) {
+        match &self.state {
+            State::Ready => self.write_request(req, now),
+            State::Failed(e) | State::Closed(e) => {
+                let e = e.clone();
+                self.events.push_back(Event::Reply(req.reply, Err(e)));
+            }
+            State::Idle
+            | State::Backoff { .. }
+            | State::Connecting { .. }
+            | State::Handshaking { .. } => {
+                if self.queue.len() >= self.cfg.queue_size {
+                    let e = Error::Disconnected(format!(
+                        "not connected and the offline queue is full (queue_size = {})",
+                        self.cfg.queue_size
+                    ));
+                    self.events.push_back(Event::Reply(req.reply, Err(e)));
+                } else {
+                    self.queue.push_back(req);
+                }
+            }
+        }
+    }
+
+    /// The transport is open (TCP connected, TLS done): send the handshake.
+    pub(crate) fn handle_connected(&mut self, now: u64) {
+        let State::Connecting { deadline } = self.state else { return };
+        self.decoder.reset();
+        self.last_input = now;
+        self.last_output = now;
+        let steps = self.cfg.handshake.steps().len();
+        for i in 0..steps {
+            let (step, bytes) = self.cfg.handshake.steps()[i].clone();
+            let end = self.out.push(bytes);
+            self.waiting.push(
+                Some(deadline),
+                Waiting { slot: Slot::Handshake(step), end, deadline: Some(deadline) },
+            );
+        }
+        self.state = State::Handshaking { deadline, remaining: steps, version: None };
+        if steps == 0 {
+            self.become_ready(now);
+        }
+    }
+
+    /// The transport could not be opened.
+    pub(crate) fn handle_connect_failed(&mut self, err: Error, now: u64) {
+        if matches!(self.state, State::Connecting { .. } | State::Handshaking { .. }) {
+            self.attempt_failed(err, now);
+        }
+    }
+
+    /// The transport broke: EOF (`server_closed`) or an I/O error.
+    pub(crate) fn handle_closed(&mut self, err: Error, server_closed: bool, now: u64) {
+        match self.state {
+            State::Connecting { .. } | State::Handshaking { .. } => self.attempt_failed(err, now),
+            State::Ready => {
+                let reason = if server_closed {
+                    DisconnectReason::ServerClosed
+                } else {
+                    DisconnectReason::ConnectionLost
+                };
+                self.lose_connection(&err, None, now, reason);
+            }
+            _ => {}
+        }
+    }
+
+    /// The bytes waiting to be written.
+    pub(crate) fn out(&self) -> &OutBuf {
+        &self.out
+    }
+
+    /// `n` bytes from the front of [`out`](Session::out) were written.
+    pub(crate) fn handle_written(&mut self, n: usize, now: u64) {
+        if n > 0 {
+            self.out.advance(n);
+            self.last_output = now;
+        }
+    }
+
+    /// Feeds bytes read from the transport. Complete frames are split off the front of `buf`
+    /// (zero copy) and matched to the oldest waiting request; a partial frame stays in `buf`.
+    pub(crate) fn handle_input(&mut self, buf: &mut BytesMut, now: u64) {
+        if !matches!(self.state, State::Ready | State::Handshaking { .. }) {
+            buf.clear();
+            return;
+        }
+        if !buf.is_empty() {
+            self.last_input = now;
+        }
+        loop {
+            match self.decoder.scan(buf) {
+                Ok(Some(len)) => {
+                    let frame = buf.split_to(len).freeze();
+                    if !self.dispatch(frame, now) {
+                        buf.clear();
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    buf.clear();
+                    self.lose_connection(&e, None, now, DisconnectReason::ConnectionLost);
+                    self.events.push_back(Event::Disconnect);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The earliest time at which [`handle_timeout`](Session::handle_timeout) has work.
+    pub(crate) fn poll_timeout(&self) -> Option<u64> {
+        let state = match self.state {
+            State::Backoff { until } => Some(until),
+            State::Connecting { deadline } | State::Handshaking { deadline, .. } => Some(deadline),
+            _ => None,
+        };
+        let queued = self.queue.iter().filter_map(|r| r.deadline).min();
+        [state, self.waiting.earliest_deadline(), queued].into_iter().flatten().min()
+    }
+
+    /// The input length at which the partial frame at the front will be complete, when known
+    /// (0 otherwise): lets the driver size one read for a large reply.
+    pub(crate) fn input_needed(&self) -> usize {
+        self.decoder.bytes_needed().unwrap_or(0)
+    }
+
+    /// Runs whatever is due at `now`: deadlines, stall checks, reconnect.
+    pub(crate) fn handle_timeout(&mut self, now: u64) {
+        match self.state {
+            State::Backoff { until } if now >= until => self.begin_connect(now),
+            State::Connecting { deadline } | State::Handshaking { deadline, .. }
+                if now >= deadline =>
+            {
+                let err = Error::Timeout {
+                    message: format!(
+                        "connect (TCP, TLS and handshake) took longer than connect_timeout ({} ms)",
+                        self.cfg.connect_timeout
+                    ),
+                    maybe_executed: false,
+                };
+                self.events.push_back(Event::Disconnect);
+                self.attempt_failed(err, now);
+            }
+            _ => {}
+        }
+        self.expire_queued(now);
+        let expired = self.waiting.earliest_deadline().is_some_and(|d| d <= now);
+        if expired && matches!(self.state, State::Ready) {
+            let err = Error::Timeout {
+                message: "request timed out; the connection was reset".into(),
+                maybe_executed: false,
+            };
+            self.lose_connection(&err, Some(now), now, DisconnectReason::Timeout);
+            self.events.push_back(Event::Disconnect);
+        }
+    }
+
+    /// The periodic sweep: read and write stall checks (silence while a reply is awaited for
+    /// `read_timeout`, a flush with no progress for `write_timeout`). They move with every
+    /// byte, so they are checked every 100 ms rather than kept as timers.
+    pub(crate) fn handle_sweep(&mut self, now: u64) {
+        if matches!(self.state, State::Ready) {
+            if let Some(reason) = self.stalled(now) {
+                let err = Error::Timeout { message: reason, maybe_executed: false };
+                self.lose_connection(&err, None, now, DisconnectReason::Timeout);
+                self.events.push_back(Event::Disconnect);
+            }
+        }
+    }
+
+    /// Closes the session for good (the client was dropped): every request fails with
+    /// `Disconnected`.
+    pub(crate) fn close(&mut self, now: u64) {
+        if matches!(self.state, State::Closed(_)) {
+            return;
+        }
+        let err = Error::Disconnected("the client was closed".into());
+        let had_transport = matches!(
+            self.state,
+            State::Connecting { .. } | State::Handshaking { .. } | State::Ready
+        );
+        for w in self.waiting.drain() {
+            if let Slot::Request { reply, .. } = w.slot {
+                let e = if w.end <= self.out.written() {
+                    Error::Connection {
+                        message: "the client was closed before the reply arrived".into(),
+                        maybe_executed: true,
+                        source: None,
+                    }
+                } else {
+                    err.clone()
+                };
+                self.events.push_back(Event::Reply(reply, Err(e)));
+            }
+        }
+        for r in self.queue.drain(..) {
+            self.events.push_back(Event::Reply(r.reply, Err(err.clone())));
+        }
+        self.out.take_unwritten().for_each(drop);
+        self.state = State::Closed(err);
+        if had_transport {
+            self.events.push_back(Event::Disconnect);
+        }
+        let _ = now;
+    }
+
+    /// The next thing the driver must do or deliver.
+    #[must_use]
+    pub(crate) fn poll_event(&mut self) -> Option<Event<R>> {
+        self.events.pop_front()
+    }
+
+    // ----- internals -----
+
+    fn write_request(&mut self, req: Request<R>, now: u64) {
+        if self.waiting.is_empty() {
+            // Silence is measured from the moment something is awaited, not from the last reply.
+            self.last_input = now;
+        }
+        if self.out.is_empty() {
+            self.last_output = now;
+        }
+        let end = self.out.push(req.bytes);
+        self.waiting.push(
+            req.deadline,
+            Waiting {
+                slot: Slot::Request { reply: req.reply, blocking: req.blocking },
+                end,
+                deadline: req.deadline,
+            },
+        );
+    }
+
+    /// Handles one complete frame; false when the connection was dropped because of it.
+    fn dispatch(&mut self, frame: Bytes, now: u64) -> bool {
+        if frame.first() == Some(&b'>') {
+            // A RESP3 push (pub/sub message, invalidation) answers no request, so it takes no
+            // FIFO entry. Nothing subscribes yet, so it is dropped here.
+            return true;
+        }
+        let Some(w) = self.waiting.pop() else {
+            let e = Error::protocol("the server sent a reply nobody asked for");
+            self.lose_connection(&e, None, now, DisconnectReason::ConnectionLost);
+            self.events.push_back(Event::Disconnect);
+            return false;
+        };
+        match w.slot {
+            Slot::Request { reply, .. } => {
+                self.events.push_back(Event::Reply(reply, Ok(frame)));
+                true
+            }
+            Slot::Handshake(step) => self.handshake_reply(step, &frame, now),
+        }
+    }
+
+    fn handshake_reply(&mut self, step: Step, frame: &Bytes, now: u64) -> bool {
+        let verdict = match parse_frame(frame, &self.cfg.limits) {
+            Ok(value) => handshake::judge(step, value),
+            Err(e) => Verdict::Transient(e),
+        };
+        match verdict {
+            Verdict::Ok { server_version } => {
+                if let State::Handshaking { remaining, version, .. } = &mut self.state {
+                    *remaining -= 1;
+                    if server_version.is_some() {
+                        *version = server_version;
+                    }
+                    if *remaining == 0 {
+                        self.become_ready(now);
+                    }
+                }
+                true
+            }
+            Verdict::Transient(e) => {
+                self.events.push_back(Event::Disconnect);
+                self.attempt_failed(e, now);
+                false
+            }
+            Verdict::Permanent(e) => {
+                self.events.push_back(Event::Disconnect);
+                self.fail_for_good(e);
+                false
+            }
+        }
+    }
+
+    fn become_ready(&mut self, now: u64) {
+        let version = match &mut self.state {
+            State::Handshaking { version, .. } => version.take(),
+            _ => None,
+        };
+        self.state = State::Ready;
+        self.was_ready = true;
+        self.cfg.backoff.reset();
+        self.events.push_back(Event::Ready { server_version: version });
+        while let Some(req) = self.queue.pop_front() {
+            self.write_request(req, now);
+        }
+    }
+
+    fn begin_connect(&mut self, now: u64) {
+        self.state = State::Connecting { deadline: now + self.cfg.connect_timeout };
+        self.events.push_back(Event::Connect);
+    }
+
+    /// A connection attempt (transport or handshake) failed: report it and back off.
+    fn attempt_failed(&mut self, err: Error, now: u64) {
+        // Handshake entries and anything written during the attempt are dropped; requests
+        // only reach the wire after the handshake, so none of them was sent.
+        self.requeue_unanswered(&err, None);
+        self.events.push_back(Event::ConnectFailed(err.clone()));
+        self.after_loss(err, now);
+    }
+
+    /// Fails or requeues what was waiting on a connection that is gone, then reconnects.
+    fn lose_connection(
+        &mut self,
+        err: &Error,
+        timed_out_at: Option<u64>,
+        now: u64,
+        why: DisconnectReason,
+    ) {
+        self.requeue_unanswered(err, timed_out_at);
+        if self.was_ready {
+            self.events.push_back(Event::Lost(why, err.clone()));
+        }
+        self.after_loss(err.clone(), now);
+    }
+
+    /// Requests written whole fail (they may have run); the rest go back to the front of the
+    /// offline queue in their order, to be sent once on the next connection.
+    fn requeue_unanswered(&mut self, err: &Error, timed_out_at: Option<u64>) {
+        let written = self.out.written();
+        // The commands not written whole are exactly the out buffer's chunks, in order.
+        let mut unwritten: VecDeque<Bytes> = self.out.take_unwritten().collect();
+        let mut resend = Vec::new();
+        for w in self.waiting.drain() {
+            let sent_whole = w.end <= written;
+            let bytes = if sent_whole { None } else { unwritten.pop_front() };
+            let Slot::Request { reply, blocking } = w.slot else { continue };
+            let expired = timed_out_at.is_some_and(|now| w.deadline.is_some_and(|d| d <= now));
+            if sent_whole || expired {
+                let e = if expired {
+                    Error::Timeout {
+                        message: "request timed out; the connection was reset".into(),
+                        maybe_executed: sent_whole,
+                    }
+                } else if timed_out_at.is_some() {
+                    Error::Connection {
+                        message: "connection reset after another request on it timed out".into(),
+                        maybe_executed: true,
+                        source: None,
+                    }
+                } else {
+                    err.clone().with_maybe_executed(true)
+                };
+                self.events.push_back(Event::Reply(reply, Err(e)));
+            } else if let Some(bytes) = bytes {
+                resend.push(Request { bytes, reply, deadline: w.deadline, blocking });
+            } else {
+                let e = Error::protocol("internal: a waiting request lost its bytes");
+                self.events.push_back(Event::Reply(reply, Err(e)));
+            }
+        }
+        for req in resend.into_iter().rev() {
+            self.queue.push_front(req);
+        }
+    }
+
+    fn after_loss(&mut self, err: Error, now: u64) {
+        if matches!(self.state, State::Failed(_) | State::Closed(_)) {
+            return;
+        }
+        if self.cfg.reconnect {
+            let delay = self.cfg.backoff.next_delay();
+            self.state = State::Backoff { until: now + delay };
+        } else {
+            let e = match err {
+                Error::Redis(_) => err,
+                other => {
+                    Error::Disconnected(format!("connection lost and reconnect is off: {other}"))
+                }
+            };
+            self.fail_for_good_as(e, false);
+        }
+    }
+
+    fn fail_for_good(&mut self, err: Error) {
+        self.fail_for_good_as(err, true);
+    }
+
+    fn fail_for_good_as(&mut self, err: Error, refused: bool) {
+        self.requeue_unanswered(&err, None);
+        if refused {
+            self.events.push_back(Event::ConnectFailed(err.clone()));
+        }
+        for r in self.queue.drain(..) {
+            self.events.push_back(Event::Reply(r.reply, Err(err.clone())));
+        }
+        self.state = if refused { State::Failed(err) } else { State::Closed(err) };
+    }
+
+    fn expire_queued(&mut self, now: u64) {
+        if self.queue.iter().all(|r| r.deadline.is_none_or(|d| d > now)) {
+            return;
+        }
+        let mut keep = VecDeque::with_capacity(self.queue.len());
+        for r in self.queue.drain(..) {
+            if r.deadline.is_some_and(|d| d <= now) {
+                let e = Error::Timeout {
+                    message: "request timed out while waiting for a connection".into(),
+                    maybe_executed: false,
+                };
+                self.events.push_back(Event::Reply(r.reply, Err(e)));
+            } else {
+                keep.push_back(r);
+            }
+        }
+        self.queue = keep;
+    }
+
+    /// True when a written request waits for its reply and silence is not expected.
+    fn awaiting_reply(&self) -> bool {
+        match self.waiting.front() {
+            Some(w) => {
+                w.end <= self.out.written()
+                    && !matches!(w.slot, Slot::Request { blocking: true, .. })
+            }
+            None => false,
+        }
+    }
+
+    fn stalled(&self, now: u64) -> Option<String> {
+        if let Some(t) = self.cfg.read_timeout {
+            if self.awaiting_reply() && now >= self.last_input + t {
+                return Some(format!(
+                    "no reply for read_timeout ({t} ms); the connection was reset"
+                ));
+            }
+        }
+        if let Some(t) = self.cfg.write_timeout {
+            if !self.out.is_empty() && now >= self.last_output + t {
+                return Some(format!(
+                    "writing made no progress for write_timeout ({t} ms); the connection was reset"
+                ));
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,409 @@
+//! One connection as the I/O thread drives it: its transport, its read buffer, its timer,
+//! and the sans-IO session that decides everything else.
+
+use std::io::IoSlice;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use crossbeam_channel::Sender;
+use mio::Registry;
+
+use super::io::{self, Stream, TcpOptions};
+use super::notify::{Hooks, Notice, Notifier};
+use super::resolve::{self, Resolved};
+use super::token;
+use crate::config::ServerAddr;
+use crate::error::Error;
+use crate::oneshot;
+use crate::proto::session::{Event, Session};
+use crate::timer::{TimerKey, Wheel};
+
+/// Where a reply (or a failure) travels to its caller.
+pub(crate) type ReplyTx = oneshot::Sender<Result<Bytes, Error>>;
+
+/// The reply a `connect()` waiter gets once the handshake is done.
+pub(crate) const CONNECTED: &[u8] = b"+OK\r\n";
+
+/// How much one connection may read in one turn before others get their share.
+const READ_BUDGET: usize = 4 * 1024 * 1024;
+/// A read buffer larger than this is dropped once empty, so memory returns to a steady size.
+const KEEP_BUFFER: usize = 256 * 1024;
+/// Commands handed to one vectored write.
+const IOV_MAX: usize = 64;
+
+#[derive(Debug)]
+enum Link {
+    Down,
+    Resolving,
+    Connecting { stream: Stream, addr: String, rest: Vec<SocketAddr> },
+    Up(Stream),
+}
+
+/// The I/O thread's shared tools, borrowed by every connection operation.
+pub(crate) struct Ctx {
+    pub(crate) registry: Registry,
+    pub(crate) wheel: Wheel<(usize, u32)>,
+    pub(crate) now: u64,
+    pub(crate) resolved_tx: Sender<Resolved>,
+    pub(crate) waker: Arc<mio::Waker>,
+    /// Connections with bytes to write this turn.
+    pub(crate) dirty: Vec<usize>,
+    /// Connections that stopped reading on their budget and must read again.
+    pub(crate) read_again: Vec<usize>,
+    /// Where the users' callbacks are sent to run.
+    pub(crate) notifier: Notifier,
+}
+
+/// A connection slot.
+pub(crate) struct Conn {
+    pub(crate) id: u64,
+    pub(crate) generation: u32,
+    target: ServerAddr,
+    tcp: TcpOptions,
+    pub(crate) session: Session<ReplyTx>,
+    link: Link,
+    read_buf: BytesMut,
+    /// The armed wheel entry and its time.
+    timer: Option<(TimerKey, u64)>,
+    connect_waiters: Vec<ReplyTx>,
+    hooks: Option<Arc<Hooks>>,
+    attempt: u64,
+    in_dirty: bool,
+    in_read_again: bool,
+}
+
+impl Conn {
+    pub(crate) fn new(
+        id: u64,
+        generation: u32,
+        target: ServerAddr,
+        tcp: TcpOptions,
+        session: Session<ReplyTx>,
+        hooks: Option<Arc<Hooks>>,
+    ) -> Self {
+        Conn {
+            id,
+            generation,
+            target,
+            tcp,
+            session,
+            link: Link::Down,
+            read_buf: BytesMut::new(),
+            timer: None,
+            connect_waiters: Vec::new(),
+            hooks,
+            attempt: 0,
+            in_dirty: false,
+            in_read_again: false,
+        }
+    }
+
+    /// A `connect()` caller: answered now if the outcome is known, else on the next one.
+    pub(crate) fn add_connect_waiter(&mut self, tx: ReplyTx) {
+        if self.session.is_ready() {
+            let _ = tx.send(Ok(Bytes::from_static(CONNECTED)));
+        } else if let Some(e) = self.session.terminal_error() {
+            let _ = tx.send(Err(e.clone()));
+        } else {
+            self.connect_waiters.push(tx);
+        }
+    }
+
+    /// Delivers what the session produced and carries out what it asked for; then arms the
+    /// timer and schedules a write if there are bytes to send.
+    pub(crate) fn pump(&mut self, idx: usize, ctx: &mut Ctx) {
+        while let Some(ev) = self.session.poll_event() {
+            match ev {
+                Event::Reply(tx, result) => {
+                    let _ = tx.send(result);
+                }
+                Event::Connect => self.start_connect(idx, ctx),
+                Event::Disconnect => self.drop_link(ctx),
+                Event::Ready { server_version } => {
+                    for tx in self.connect_waiters.drain(..) {
+                        let _ = tx.send(Ok(Bytes::from_static(CONNECTED)));
+                    }
+                    if let Some(hooks) = &self.hooks {
+                        ctx.notifier.send(Notice::Connected(hooks.clone(), server_version));
+                    }
+                }
+                Event::ConnectFailed(e) => {
+                    for tx in self.connect_waiters.drain(..) {
+                        let _ = tx.send(Err(e.clone()));
+                    }
+                    if let Some(hooks) = &self.hooks {
+                        ctx.notifier.send(Notice::Failed(hooks.clone(), e));
+                    }
+                }
+                Event::Lost(reason, e) => {
+                    if let Some(hooks) = &self.hooks {
+                        ctx.notifier.send(Notice::Disconnected(hooks.clone(), reason));
+                        ctx.notifier.send(Notice::Failed(hooks.clone(), e));
+                    }
+                }
+            }
+        }
+        if !self.session.out().is_empty() && matches!(self.link, Link::Up(_)) && !self.in_dirty {
+            self.in_dirty = true;
+            ctx.dirty.push(idx);
+        }
+        self.rearm(idx, ctx);
+    }
+
+    fn rearm(&mut self, idx: usize, ctx: &mut Ctx) {
+        let Some(want) = self.session.poll_timeout() else { return };
+        // Lazy: an armed timer that fires no later than needed stays; when it fires early the
+        // session simply has nothing due and the timer is armed again.
+        if let Some((key, at)) = self.timer {
+            if at <= want {
+                return;
+            }
+            ctx.wheel.cancel(key);
+        }
+        let key = ctx.wheel.insert(want, (idx, self.generation));
+        self.timer = Some((key, want));
+    }
+
+    /// The wheel fired this connection's timer.
+    pub(crate) fn on_timer(&mut self, idx: usize, ctx: &mut Ctx) {
+        self.timer = None;
+        self.session.handle_timeout(ctx.now);
+        self.pump(idx, ctx);
+    }
+
+    /// The 100 ms sweep: read/write stall checks.
+    pub(crate) fn on_sweep(&mut self, idx: usize, ctx: &mut Ctx) {
+        if self.session.in_flight() > 0 {
+            self.session.handle_sweep(ctx.now);
+            self.pump(idx, ctx);
+        }
+    }
+
+    /// Readiness reported by mio for this connection.
+    pub(crate) fn on_event(&mut self, idx: usize, readable: bool, writable: bool, ctx: &mut Ctx) {
+        if let Link::Connecting { .. } = self.link {
+            self.on_connect_progress(idx, ctx);
+            if !matches!(self.link, Link::Up(_)) {
+                return;
+            }
+        }
+        if readable {
+            self.on_readable(idx, ctx);
+        }
+        if writable {
+            self.flush(idx, ctx);
+        }
+    }
+
+    /// Reads until the socket would block (or the turn's budget is spent), feeding the session.
+    pub(crate) fn on_readable(&mut self, idx: usize, ctx: &mut Ctx) {
+        self.in_read_again = false;
+        let mut budget = READ_BUDGET;
+        loop {
+            let Link::Up(stream) = &mut self.link else { return };
+            let hint = self.session.input_needed().saturating_sub(self.read_buf.len());
+            match io::read_once(stream, &mut self.read_buf, hint) {
+                Ok(0) => {
+                    let e = Error::connection("the server closed the connection");
+                    self.session.handle_closed(e, true, ctx.now);
+                    self.drop_link(ctx);
+                    self.pump(idx, ctx);
+                    return;
+                }
+                Ok(n) => {
+                    self.session.handle_input(&mut self.read_buf, ctx.now);
+                    if self.read_buf.is_empty() && self.read_buf.capacity() > KEEP_BUFFER {
+                        self.read_buf = BytesMut::new();
+                    }
+                    self.pump(idx, ctx);
+                    budget = budget.saturating_sub(n);
+                    if budget == 0 {
+                        // Edge-triggered: nobody will tell us again, so remember to come back.
+                        self.in_read_again = true;
+                        ctx.read_again.push(idx);
+                        return;
+                    }
+                }
+                Err(e) if io::would_block(&e) => return,
+                Err(e) => {
+                    self.session.handle_closed(Error::io("read failed", e), false, ctx.now);
+                    self.drop_link(ctx);
+                    self.pump(idx, ctx);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// True if a read was cut short by the budget and is still owed.
+    pub(crate) fn owes_read(&self) -> bool {
+        self.in_read_again
+    }
+
+    /// Writes until everything is out or the socket would block.
+    pub(crate) fn flush(&mut self, idx: usize, ctx: &mut Ctx) {
+        self.in_dirty = false;
+        loop {
+            let Link::Up(stream) = &mut self.link else { return };
+            let mut iov = [IoSlice::new(&[]); IOV_MAX];
+            let n = self.session.out().slices(&mut iov);
+            if n == 0 {
+                return;
+            }
+            match stream.write_vectored(&iov[..n]) {
+                Ok(0) => {
+                    let e = Error::connection("the connection accepted no more bytes");
+                    self.session.handle_closed(e, false, ctx.now);
+                    self.drop_link(ctx);
+                    self.pump(idx, ctx);
+                    return;
+                }
+                Ok(k) => self.session.handle_written(k, ctx.now),
+                Err(e) if io::would_block(&e) => return,
+                Err(e) if io::interrupted(&e) => {}
+                Err(e) => {
+                    self.session.handle_closed(Error::io("write failed", e), false, ctx.now);
+                    self.drop_link(ctx);
+                    self.pump(idx, ctx);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn start_connect(&mut self, idx: usize, ctx: &mut Ctx) {
+        self.drop_link(ctx);
+        self.attempt += 1;
+        match self.target.clone() {
+            ServerAddr::Unix(path) => match Stream::connect_unix(&path) {
+                Ok(stream) => {
+                    self.register_connecting(idx, stream, self.target.to_string(), Vec::new(), ctx)
+                }
+                Err(e) => {
+                    let what = format!("connect to {}", self.target);
+                    self.session.handle_connect_failed(Error::io(&what, e), ctx.now);
+                }
+            },
+            ServerAddr::Tcp { host, port } => match resolve::literal(&host, port) {
+                Some(addrs) => self.connect_addrs(idx, addrs, ctx),
+                None => {
+                    self.link = Link::Resolving;
+                    resolve::spawn(
+                        host,
+                        port,
+                        idx,
+                        self.generation,
+                        self.attempt,
+                        ctx.resolved_tx.clone(),
+                        ctx.waker.clone(),
+                    );
+                }
+            },
+        }
+    }
+
+    /// The resolver answered for this connection.
+    pub(crate) fn on_resolved(&mut self, idx: usize, r: Resolved, ctx: &mut Ctx) {
+        if r.attempt != self.attempt || !matches!(self.link, Link::Resolving) {
+            return;
+        }
+        self.link = Link::Down;
+        match r.result {
+            Ok(addrs) => self.connect_addrs(idx, addrs, ctx),
+            Err(e) => {
+                let what = format!("resolve {}", self.target);
+                self.session.handle_connect_failed(Error::io(&what, e), ctx.now);
+            }
+        }
+        self.pump(idx, ctx);
+    }
+
+    /// Tries the addresses in order until one starts connecting.
+    fn connect_addrs(&mut self, idx: usize, addrs: Vec<SocketAddr>, ctx: &mut Ctx) {
+        let mut addrs = addrs.into_iter();
+        let mut last_err = None;
+        while let Some(addr) = addrs.next() {
+            match Stream::connect_tcp(addr, &self.tcp) {
+                Ok(stream) => {
+                    self.register_connecting(idx, stream, addr.to_string(), addrs.collect(), ctx);
+                    return;
+                }
+                Err(e) => last_err = Some(Error::io(&format!("connect to {addr}"), e)),
+            }
+        }
+        let e = last_err
+            .unwrap_or_else(|| Error::connection(format!("{} has no address", self.target)));
+        self.session.handle_connect_failed(e, ctx.now);
+    }
+
+    fn register_connecting(
+        &mut self,
+        idx: usize,
+        mut stream: Stream,
+        addr: String,
+        rest: Vec<SocketAddr>,
+        ctx: &mut Ctx,
+    ) {
+        match stream.register(&ctx.registry, token::encode(idx, self.generation)) {
+            Ok(()) => self.link = Link::Connecting { stream, addr, rest },
+            Err(e) => {
+                self.session.handle_connect_failed(Error::io("register with the poll", e), ctx.now)
+            }
+        }
+    }
+
+    fn on_connect_progress(&mut self, idx: usize, ctx: &mut Ctx) {
+        let Link::Connecting { stream, .. } = &self.link else { return };
+        match stream.finish_connect() {
+            Ok(false) => {}
+            Ok(true) => {
+                let Link::Connecting { stream, .. } = std::mem::replace(&mut self.link, Link::Down)
+                else {
+                    return;
+                };
+                self.link = Link::Up(stream);
+                self.read_buf.clear();
+                self.session.handle_connected(ctx.now);
+                self.pump(idx, ctx);
+            }
+            Err(e) => {
+                let Link::Connecting { mut stream, addr, rest } =
+                    std::mem::replace(&mut self.link, Link::Down)
+                else {
+                    return;
+                };
+                stream.deregister(&ctx.registry);
+                drop(stream);
+                if rest.is_empty() {
+                    self.session.handle_connect_failed(
+                        Error::io(&format!("connect to {addr}"), e),
+                        ctx.now,
+                    );
+                } else {
+                    self.connect_addrs(idx, rest, ctx);
+                }
+                self.pump(idx, ctx);
+            }
+        }
+    }
+
+    /// Closes the transport, if any.
+    pub(crate) fn drop_link(&mut self, ctx: &mut Ctx) {
+        match std::mem::replace(&mut self.link, Link::Down) {
+            Link::Connecting { mut stream, .. } | Link::Up(mut stream) => {
+                stream.deregister(&ctx.registry)
+            }
+            Link::Down | Link::Resolving => {}
+        }
+        self.read_buf = BytesMut::new();
+    }
+
+    /// Cancels the timer before the slot is freed.
+    pub(crate) fn release(&mut self, ctx: &mut Ctx) {
+        if let Some((key, _)) = self.timer.take() {
+            ctx.wheel.cancel(key);
+        }
+        self.drop_link(ctx);
+    }
+}

@@ -1,0 +1,387 @@
+//! The reactor: ONE I/O thread running a mio poll loop over a slab of connections.
+//!
+//! Callers hand it [`Submission`]s through a lock-free queue and wake it only when it is
+//! parked. Each turn it (1) polls with a timeout up to the next timer, (2) reads from every
+//! ready connection until it would block, completing reply slots, (3) drains the submission
+//! queue (bounded), (4) writes every connection that has bytes queued, as few `writev`s as the
+//! kernel allows — commands from many callers travel together, (5) fires due timers and the
+//! 100 ms sweep. Nothing on this thread blocks: DNS runs on helper threads, and no user code
+//! runs here.
+
+mod conn;
+mod io;
+mod notify;
+mod resolve;
+mod submit;
+mod token;
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use crossbeam_channel::{Receiver, TryRecvError};
+use mio::{Events, Poll};
+use slab::Slab;
+
+pub(crate) use conn::ReplyTx;
+pub(crate) use io::TcpOptions;
+pub(crate) use notify::Hooks;
+
+use crate::config::ServerAddr;
+use crate::error::Error;
+use crate::proto::session::{Request, Session, SessionConfig};
+use crate::timer::Wheel;
+use conn::{Conn, Ctx};
+use resolve::Resolved;
+use submit::{SubmitQueue, WakeState};
+
+/// Submissions taken per turn before sockets get their turn again.
+const DRAIN_PER_TURN: usize = 4096;
+/// The sweep period.
+const SWEEP_MS: u64 = 100;
+
+/// What callers ask of the I/O thread.
+pub(crate) enum Submission {
+    /// Register a connection and start connecting.
+    Open {
+        id: u64,
+        target: ServerAddr,
+        tcp: TcpOptions,
+        session: Box<SessionConfig>,
+        hooks: Option<Arc<Hooks>>,
+    },
+    /// Send a command on connection `id`.
+    Command { id: u64, bytes: Bytes, reply: ReplyTx, timeout_ms: Option<u64>, blocking: bool },
+    /// Answer `reply` once connection `id` has completed its handshake (or failed).
+    Connect { id: u64, reply: ReplyTx },
+    /// Close connection `id`; its pending requests fail with `Disconnected`.
+    Close { id: u64 },
+    /// Stop the thread.
+    Shutdown,
+}
+
+thread_local! {
+    static ON_IO_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True on the reactor's I/O thread, where blocking on a reply would deadlock.
+pub(crate) fn on_io_thread() -> bool {
+    ON_IO_THREAD.with(|f| f.get())
+}
+
+/// A handle to a running I/O thread; the thread stops when the last handle is dropped.
+#[derive(Clone)]
+pub(crate) struct Reactor {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    queue: SubmitQueue,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    thread_id: ThreadId,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let _ = self.queue.push(Submission::Shutdown);
+        self.queue.wake();
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = handle {
+            if std::thread::current().id() != self.thread_id {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+static GLOBAL: Mutex<Weak<Shared>> = Mutex::new(Weak::new());
+
+impl Reactor {
+    /// The process-wide reactor, started on first use and again after it stopped.
+    pub(crate) fn global() -> Result<Reactor, Error> {
+        let mut slot = GLOBAL.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(shared) = slot.upgrade() {
+            return Ok(Reactor { shared });
+        }
+        let reactor = Reactor::spawn()?;
+        *slot = Arc::downgrade(&reactor.shared);
+        Ok(reactor)
+    }
+
+    /// Starts a new I/O thread of its own.
+    pub(crate) fn spawn() -> Result<Reactor, Error> {
+        let poll = Poll::new().map_err(|e| Error::io("create the poll instance", e))?;
+        let waker = mio::Waker::new(poll.registry(), token::WAKER)
+            .map_err(|e| Error::io("create the poll waker", e))?;
+        let wake = Arc::new(WakeState::new(waker));
+        let (queue, rx) = SubmitQueue::new(wake.clone());
+        let registry =
+            poll.registry().try_clone().map_err(|e| Error::io("clone the registry", e))?;
+        let thread = std::thread::Builder::new()
+            .name("redpoll-io".into())
+            .spawn(move || IoThread::new(poll, registry, rx, wake).run())
+            .map_err(|e| Error::io("spawn the I/O thread", e))?;
+        let thread_id = thread.thread().id();
+        Ok(Reactor {
+            shared: Arc::new(Shared { queue, thread: Mutex::new(Some(thread)), thread_id }),
+        })
+    }
+
+    /// Hands a submission to the I/O thread. A command whose thread is gone fails at once.
+    pub(crate) fn submit(&self, s: Submission) {
+        if let Err(s) = self.shared.queue.push(s) {
+            let e = Error::Disconnected("the I/O thread has stopped".into());
+            match s {
+                Submission::Command { reply, .. } | Submission::Connect { reply, .. } => {
+                    let _ = reply.send(Err(e));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Hashes connection ids (already unique integers) by a multiply: no SipHash on the hot path.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+struct IoThread {
+    poll: Poll,
+    events: Events,
+    rx: Receiver<Submission>,
+    resolved_rx: Receiver<Resolved>,
+    wake: Arc<WakeState>,
+    conns: Slab<Conn>,
+    ids: HashMap<u64, usize, BuildHasherDefault<IdHasher>>,
+    /// The last id looked up and its slot: consecutive commands mostly share a connection.
+    last: Option<(u64, usize)>,
+    next_generation: u32,
+    ctx: Ctx,
+    start: Instant,
+    next_sweep: u64,
+    running: bool,
+}
+
+impl IoThread {
+    fn new(
+        poll: Poll,
+        registry: mio::Registry,
+        rx: Receiver<Submission>,
+        wake: Arc<WakeState>,
+    ) -> Self {
+        let (resolved_tx, resolved_rx) = crossbeam_channel::unbounded();
+        let ctx = Ctx {
+            registry,
+            wheel: Wheel::new(0),
+            now: 0,
+            resolved_tx,
+            waker: wake.waker.clone(),
+            dirty: Vec::new(),
+            read_again: Vec::new(),
+            notifier: Default::default(),
+        };
+        IoThread {
+            poll,
+            events: Events::with_capacity(1024),
+            rx,
+            resolved_rx,
+            wake,
+            conns: Slab::new(),
+            ids: HashMap::default(),
+            last: None,
+            next_generation: 0,
+            ctx,
+            start: Instant::now(),
+            next_sweep: SWEEP_MS,
+            running: true,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    fn run(mut self) {
+        ON_IO_THREAD.with(|f| f.set(true));
+        while self.running {
+            self.turn();
+        }
+        let now = self.now();
+        self.ctx.now = now;
+        let idxs: Vec<usize> = self.conns.iter().map(|(i, _)| i).collect();
+        for idx in idxs {
+            self.close(idx);
+        }
+    }
+
+    fn turn(&mut self) {
+        let now = self.now();
+        let timeout = self.poll_timeout(now);
+        let sleep = timeout != Some(Duration::ZERO) && self.wake.about_to_sleep(&self.rx);
+        let timeout = if sleep { timeout } else { Some(Duration::ZERO) };
+        if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+            if !io::interrupted(&e) {
+                // The poll instance is broken: fail everything rather than spin.
+                self.running = false;
+            }
+        }
+        self.wake.awake();
+        self.ctx.now = self.now();
+
+        for ev in self.events.iter() {
+            if ev.token() == token::WAKER {
+                continue;
+            }
+            let (idx, generation) = token::decode(ev.token());
+            // A token of a freed or reused slot is stale: its generation differs.
+            let Some(conn) = self.conns.get_mut(idx).filter(|c| c.generation == generation) else {
+                continue;
+            };
+            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+            let writable = ev.is_writable() || ev.is_write_closed();
+            conn.on_event(idx, readable, writable, &mut self.ctx);
+        }
+        for idx in std::mem::take(&mut self.ctx.read_again) {
+            if let Some(conn) = self.conns.get_mut(idx).filter(|c| c.owes_read()) {
+                conn.on_readable(idx, &mut self.ctx);
+            }
+        }
+
+        for _ in 0..DRAIN_PER_TURN {
+            match self.rx.try_recv() {
+                Ok(s) => self.on_submission(s),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.running = false;
+                    break;
+                }
+            }
+        }
+        while let Ok(r) = self.resolved_rx.try_recv() {
+            if let Some(conn) = self.conns.get_mut(r.conn).filter(|c| c.generation == r.generation)
+            {
+                conn.on_resolved(r.conn, r, &mut self.ctx);
+            }
+        }
+
+        self.flush_dirty();
+        self.fire_timers();
+        self.flush_dirty();
+    }
+
+    fn poll_timeout(&self, now: u64) -> Option<Duration> {
+        if !self.ctx.read_again.is_empty() || !self.ctx.dirty.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let timer = self.ctx.wheel.next_expiration();
+        let sweep = (!self.conns.is_empty()).then_some(self.next_sweep);
+        let at = [timer, sweep].into_iter().flatten().min()?;
+        Some(Duration::from_millis(at.saturating_sub(now)))
+    }
+
+    fn flush_dirty(&mut self) {
+        let mut dirty = std::mem::take(&mut self.ctx.dirty);
+        for &idx in &dirty {
+            if let Some(conn) = self.conns.get_mut(idx) {
+                conn.flush(idx, &mut self.ctx);
+            }
+        }
+        dirty.clear();
+        if self.ctx.dirty.is_empty() {
+            self.ctx.dirty = dirty;
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = self.ctx.now;
+        while let Some((_, (idx, generation))) = self.ctx.wheel.poll_expired(now) {
+            if let Some(conn) = self.conns.get_mut(idx).filter(|c| c.generation == generation) {
+                conn.on_timer(idx, &mut self.ctx);
+            }
+        }
+        if now >= self.next_sweep {
+            self.next_sweep = now + SWEEP_MS;
+            for (idx, conn) in self.conns.iter_mut() {
+                conn.on_sweep(idx, &mut self.ctx);
+            }
+        }
+    }
+
+    fn lookup(&mut self, id: u64) -> Option<usize> {
+        if let Some((last_id, idx)) = self.last {
+            if last_id == id {
+                return Some(idx);
+            }
+        }
+        let idx = *self.ids.get(&id)?;
+        self.last = Some((id, idx));
+        Some(idx)
+    }
+
+    fn on_submission(&mut self, s: Submission) {
+        let now = self.ctx.now;
+        match s {
+            Submission::Command { id, bytes, reply, timeout_ms, blocking } => {
+                let Some(idx) = self.lookup(id) else {
+                    let _ = reply.send(Err(Error::Disconnected("the client was closed".into())));
+                    return;
+                };
+                let conn = &mut self.conns[idx];
+                let deadline = timeout_ms.map(|t| now.saturating_add(t));
+                conn.session.submit(Request { bytes, reply, deadline, blocking }, now);
+                conn.pump(idx, &mut self.ctx);
+            }
+            Submission::Open { id, target, tcp, session, hooks } => {
+                let generation = self.next_generation;
+                self.next_generation = self.next_generation.wrapping_add(1);
+                let session = Session::new(*session);
+                let idx = self.conns.insert(Conn::new(id, generation, target, tcp, session, hooks));
+                self.ids.insert(id, idx);
+                let conn = &mut self.conns[idx];
+                conn.session.start(now);
+                conn.pump(idx, &mut self.ctx);
+            }
+            Submission::Connect { id, reply } => match self.lookup(id) {
+                Some(idx) => self.conns[idx].add_connect_waiter(reply),
+                None => {
+                    let _ = reply.send(Err(Error::Disconnected("the client was closed".into())));
+                }
+            },
+            Submission::Close { id } => {
+                if let Some(idx) = self.lookup(id) {
+                    self.close(idx);
+                }
+            }
+            Submission::Shutdown => self.running = false,
+        }
+    }
+
+    fn close(&mut self, idx: usize) {
+        let mut conn = self.conns.remove(idx);
+        self.ids.remove(&conn.id);
+        if self.last.is_some_and(|(_, i)| i == idx) {
+            self.last = None;
+        }
+        conn.session.close(self.ctx.now);
+        conn.pump(idx, &mut self.ctx);
+        conn.release(&mut self.ctx);
+    }
+}
