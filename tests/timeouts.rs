@@ -115,3 +115,22 @@ fn a_full_offline_queue_fails_at_once() {
     let err = client.ping().wait().unwrap_err();
     assert!(matches!(err, Error::Disconnected(_)), "{err:?}");
 }
+
+#[test]
+fn read_timeout_resets_a_silent_connection() {
+    let server = RedisServer::new();
+    let client = Client::builder()
+        .url(&server.url())
+        .request_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    client.connect().wait().unwrap();
+    let started = Instant::now();
+    let err = client.cmd("DEBUG").arg("SLEEP").arg("2").wait().unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.to_string().contains("read_timeout"), "{err}");
+    // The 100 ms sweep notices the silence: between 300 ms and well under the 2 s sleep.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(1500), "{took:?}");
+}

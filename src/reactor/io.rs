@@ -122,17 +122,22 @@ impl Stream {
     }
 }
 
-/// The smallest free room offered to one read.
-const MIN_WINDOW: usize = 16 * 1024;
+/// Below this much free room, a fresh chunk is reserved before reading.
+const MIN_ROOM: usize = 4 * 1024;
+/// The chunk reserved then: replies are split off it without copying, so it is only
+/// replaced once used up, one allocation per this many bytes of small replies.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Reads once into the spare room of `buf`, without zeroing it first. `hint` is how many more
 /// bytes a partial frame needs (0 when unknown): the room is reserved for all of it at once, so
 /// a large reply lands in one allocation and is copied at most once more. Returns the bytes
 /// read; 0 means the peer closed the stream.
 pub(crate) fn read_once(stream: &mut Stream, buf: &mut BytesMut, hint: usize) -> io::Result<usize> {
-    let want = hint.max(MIN_WINDOW);
-    if buf.capacity() - buf.len() < want {
-        buf.reserve(want);
+    let room = buf.capacity() - buf.len();
+    if room < hint {
+        buf.reserve(hint);
+    } else if room < MIN_ROOM {
+        buf.reserve(READ_CHUNK);
     }
     let sock = match stream {
         Stream::Tcp(s) => socket2::SockRef::from(&*s),
