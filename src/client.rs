@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::commands::{self, BlockTimeout, CommandFlags};
+use crate::commands::{self, BlockTimeout, CommandFlags, CommandInfo};
 use crate::config::{ClientBuilder, Config};
 use crate::error::Error;
 use crate::handle::Cmd;
 use crate::proto::backoff::Backoff;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
 use crate::proto::session::SessionConfig;
-use crate::reactor::{Hooks, Reactor, ReplyTx, Submission, TcpOptions};
+use crate::reactor::{CommandMeta, Hooks, Reactor, ReplyTx, Submission, TcpOptions};
 use crate::resp::{CommandBuf, Limits, Value};
 
 /// A Redis client: one connection, multiplexed, shared by every clone.
@@ -59,16 +59,23 @@ pub(crate) struct ClientCore {
     blocking_buffer: Duration,
     /// Per-command timeouts, keyed by upper-case command name.
     command_timeouts: HashMap<Vec<u8>, Duration>,
+    /// `retry_maybe_executed`: idempotent commands may be resent after a lost connection.
+    retry_written: bool,
+    /// The user's `idempotent_commands`, upper case.
+    idempotent_commands: Vec<String>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// How many times one request is sent at most (first send included): resends after a lost
+/// connection (idempotent commands with `retry_maybe_executed`) and after `LOADING`, `BUSY` or
+/// `TRYAGAIN` replies.
+const MAX_ATTEMPTS: u8 = 5;
+
 /// For a command that blocks on the server (BLPOP & co, XREAD BLOCK, WAIT): `Some(None)` when
 /// it blocks forever, `Some(Some(t))` for its server-side timeout; `None` for every other
 /// command (including a blocking one with an invalid timeout, which the server refuses at once).
-fn server_timeout(buf: &CommandBuf) -> Option<Option<Duration>> {
-    let name = buf.args().next()?;
-    let info = commands::lookup(&[name])?;
+fn server_timeout(info: &CommandInfo, buf: &CommandBuf) -> Option<Option<Duration>> {
     // Cheap test first: the arguments are gathered only for the few commands that block.
     let may_block =
         info.flags.contains(CommandFlags::BLOCKING) || matches!(info.name, "WAIT" | "WAITAOF");
@@ -82,6 +89,12 @@ fn server_timeout(buf: &CommandBuf) -> Option<Option<Duration>> {
         BlockTimeout::Invalid => None,
     }
 }
+
+/// Commands that may run twice without harm beyond the read-only ones of the command table.
+const DEFAULT_IDEMPOTENT: &[&str] = &[
+    "GET", "MGET", "EXISTS", "TYPE", "TTL", "PTTL", "KEYS", "SCAN", "INFO", "PING", "ECHO", "TIME",
+    "DBSIZE",
+];
 
 /// A duration in whole milliseconds, saturating (`Duration::MAX` means "practically never").
 fn millis(d: Duration) -> u64 {
@@ -122,47 +135,53 @@ impl Drop for ClientCore {
 }
 
 impl ClientCore {
-    pub(crate) fn submit(
-        &self,
-        bytes: Bytes,
-        reply: ReplyTx,
-        timeout_ms: Option<u64>,
-        blocking: bool,
-    ) {
-        self.reactor.submit(Submission::Command {
-            id: self.id,
-            bytes,
-            reply,
-            timeout_ms,
-            blocking,
-        });
+    pub(crate) fn submit(&self, bytes: Bytes, reply: ReplyTx, meta: CommandMeta) {
+        self.reactor.submit(Submission::Command { id: self.id, bytes, reply, meta });
     }
 
     pub(crate) fn submit_connect(&self, reply: ReplyTx) {
         self.reactor.submit(Submission::Connect { id: self.id, reply });
     }
 
-    /// The timeout of one command, in ms (`None`: no client deadline), and whether it blocks
-    /// on the server.
+    /// What the I/O thread needs to know about one command: its timeout in ms (`None`: no
+    /// client deadline), whether it blocks on the server, whether it may run twice.
     ///
     /// An explicit `.timeout()` wins; a blocking command gets its server-side timeout plus
     /// `blocking_timeout_buffer`, and no deadline when it blocks forever; then a per-command
-    /// override by name; then `request_timeout`.
-    pub(crate) fn deadline_for(
+    /// override by name; then `request_timeout`. A command is idempotent when `.idempotent()`
+    /// said so, when it is in the default list or flagged read-only in the command table, or
+    /// when it is in the client's `idempotent_commands`; that matters only with
+    /// `retry_maybe_executed(true)`.
+    pub(crate) fn meta_for(
         &self,
         buf: &CommandBuf,
-        explicit: Option<Duration>,
-    ) -> (Option<u64>, bool) {
+        explicit_timeout: Option<Duration>,
+        explicit_idempotent: bool,
+    ) -> CommandMeta {
         let ms = |d: Duration| Some(millis(d));
-        let blocking = server_timeout(buf);
-        if let Some(t) = explicit {
-            return (ms(t), blocking.is_some());
+        let info = buf.args().next().and_then(|name| commands::lookup(&[name]));
+        let blocking = info.and_then(|info| server_timeout(info, buf));
+        let idempotent =
+            self.retry_written && (explicit_idempotent || self.is_idempotent(info, buf));
+        let timeout_ms = match (explicit_timeout, blocking) {
+            (Some(t), _) => ms(t),
+            (None, Some(Some(server))) => ms(server.saturating_add(self.blocking_buffer)),
+            (None, Some(None)) => None,
+            (None, None) => self.override_for(buf).or(self.request_timeout).and_then(ms),
+        };
+        CommandMeta { timeout_ms, blocking: blocking.is_some(), idempotent }
+    }
+
+    fn is_idempotent(&self, info: Option<&CommandInfo>, buf: &CommandBuf) -> bool {
+        if let Some(info) = info {
+            if info.flags.contains(CommandFlags::READONLY)
+                || DEFAULT_IDEMPOTENT.contains(&info.name)
+            {
+                return true;
+            }
         }
-        match blocking {
-            Some(Some(server)) => (ms(server.saturating_add(self.blocking_buffer)), true),
-            Some(None) => (None, true),
-            None => (self.override_for(buf).or(self.request_timeout).and_then(ms), false),
-        }
+        let Some(name) = buf.args().next() else { return false };
+        self.idempotent_commands.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(name))
     }
 
     /// The per-command timeout for this command's name (or "NAME SUBCOMMAND"), if set.
@@ -250,6 +269,8 @@ impl Client {
             ),
             queue_size: config.queue_size,
             limits,
+            retry_written: config.retry_maybe_executed,
+            max_attempts: MAX_ATTEMPTS,
         };
         let tcp = TcpOptions {
             nodelay: config.tcp_nodelay,
@@ -277,6 +298,8 @@ impl Client {
             request_timeout: Some(config.request_timeout),
             blocking_buffer: config.blocking_timeout_buffer,
             command_timeouts,
+            retry_written: config.retry_maybe_executed,
+            idempotent_commands: config.idempotent_commands.clone(),
         };
         core.reactor.submit(Submission::Open {
             id,

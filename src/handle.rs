@@ -42,6 +42,7 @@ pub struct Cmd<'c, T = Value> {
     buf: CommandBuf,
     kind: Kind,
     timeout: Option<Duration>,
+    idempotent: bool,
     _reply: PhantomData<fn() -> T>,
 }
 
@@ -56,7 +57,14 @@ impl<'c, T> Cmd<'c, T> {
     pub(crate) fn new(core: &'c ClientCore, name: &str) -> Self {
         let mut buf = CommandBuf::new();
         buf.push(name.as_bytes());
-        Cmd { core, buf, kind: Kind::Command, timeout: None, _reply: PhantomData }
+        Cmd {
+            core,
+            buf,
+            kind: Kind::Command,
+            timeout: None,
+            idempotent: false,
+            _reply: PhantomData,
+        }
     }
 
     /// The handle of `client.connect()`: resolves once the handshake is done.
@@ -66,6 +74,7 @@ impl<'c, T> Cmd<'c, T> {
             buf: CommandBuf::new(),
             kind: Kind::Connect,
             timeout: None,
+            idempotent: false,
             _reply: PhantomData,
         }
     }
@@ -92,6 +101,7 @@ impl<'c, T> Cmd<'c, T> {
             buf: self.buf,
             kind: self.kind,
             timeout: self.timeout,
+            idempotent: self.idempotent,
             _reply: PhantomData,
         }
     }
@@ -105,6 +115,16 @@ impl<'c, T> Cmd<'c, T> {
         self
     }
 
+    /// Declares this command safe to run twice, so that with `retry_maybe_executed(true)` it
+    /// is sent again after a lost connection instead of failing with `maybe_executed()`.
+    ///
+    /// Read-only commands (and GET, MGET, EXISTS, TYPE, TTL, PTTL, KEYS, SCAN, INFO, PING,
+    /// ECHO, TIME, DBSIZE) are idempotent already.
+    pub fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
+    }
+
     /// Sends the command now and returns the handle of its reply.
     pub fn send(self) -> Reply<T> {
         let (tx, rx) = oneshot::channel();
@@ -112,8 +132,8 @@ impl<'c, T> Cmd<'c, T> {
         match self.kind {
             Kind::Connect => self.core.submit_connect(tx),
             Kind::Command => {
-                let (timeout_ms, blocking) = self.core.deadline_for(&self.buf, self.timeout);
-                self.core.submit(self.buf.finish(), tx, timeout_ms, blocking);
+                let meta = self.core.meta_for(&self.buf, self.timeout, self.idempotent);
+                self.core.submit(self.buf.finish(), tx, meta);
             }
         }
         Reply { rx, limits, _reply: PhantomData }

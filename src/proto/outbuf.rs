@@ -1,22 +1,26 @@
-//! The bytes a connection still has to send, as a queue of encoded commands.
+//! The encoded commands of a connection, from the moment they are queued to write until their
+//! reply arrives.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
 use bytes::Bytes;
 
-/// Encoded commands waiting to be written, in order, with the stream offsets that tell which
-/// command a partial write reached.
+/// Every command on the connection that has not been answered, in order: the front ones
+/// written and awaiting replies, the back ones still to write.
 ///
 /// Each command stays the `Bytes` its caller encoded: nothing is copied into a second buffer,
-/// and [`slices`](OutBuf::slices) hands as many of them as fit to one vectored write. A
-/// partly written front command keeps all its bytes (only an offset moves), so commands not
-/// written whole can be taken back intact to be sent on another connection.
+/// and [`slices`](OutBuf::slices) hands as many unwritten ones as fit to one vectored write.
+/// A command keeps its bytes until its reply arrives ([`pop_answered`](OutBuf::pop_answered)),
+/// so one that must be sent again (a `LOADING` reply, a lost connection and an idempotent
+/// command) is still at hand, whole, without having been copied.
 #[derive(Debug, Default)]
 pub(crate) struct OutBuf {
     chunks: VecDeque<Bytes>,
-    /// Bytes of the front chunk already written.
-    front_written: usize,
+    /// Index of the first chunk not written whole.
+    next: usize,
+    /// Bytes of `chunks[next]` already written.
+    partial: usize,
     /// Total bytes ever queued on this connection.
     queued: u64,
     /// Total bytes ever written on this connection.
@@ -27,15 +31,13 @@ impl OutBuf {
     /// Queues one encoded command and returns the stream offset just past its last byte.
     pub(crate) fn push(&mut self, bytes: Bytes) -> u64 {
         self.queued += bytes.len() as u64;
-        if !bytes.is_empty() {
-            self.chunks.push_back(bytes);
-        }
+        self.chunks.push_back(bytes);
         self.queued
     }
 
     /// True when everything queued has been written.
     pub(crate) fn is_empty(&self) -> bool {
-        self.chunks.is_empty()
+        self.next == self.chunks.len()
     }
 
     /// Total bytes written so far: a command whose end offset is at or below this went out whole.
@@ -43,42 +45,59 @@ impl OutBuf {
         self.written
     }
 
-    /// Fills `out` with the front chunks for a vectored write; returns how many were filled.
+    /// Fills `out` with the unwritten chunks for a vectored write; returns how many were filled.
     pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;
-        for (slot, chunk) in out.iter_mut().zip(self.chunks.iter()) {
-            let skip = if n == 0 { self.front_written } else { 0 };
+        for (slot, chunk) in out.iter_mut().zip(self.chunks.range(self.next..)) {
+            let skip = if n == 0 { self.partial } else { 0 };
             *slot = IoSlice::new(&chunk[skip..]);
             n += 1;
         }
         n
     }
 
-    /// Records that `n` bytes from the front were written.
+    /// Records that `n` more bytes were written.
     pub(crate) fn advance(&mut self, mut n: usize) {
         self.written += n as u64;
         while n > 0 {
-            let Some(front) = self.chunks.front() else {
+            let Some(chunk) = self.chunks.get(self.next) else {
                 debug_assert!(false, "advanced past the queued bytes");
                 return;
             };
-            let left = front.len() - self.front_written;
+            let left = chunk.len() - self.partial;
             if n >= left {
                 n -= left;
-                self.chunks.pop_front();
-                self.front_written = 0;
+                self.next += 1;
+                self.partial = 0;
             } else {
-                self.front_written += n;
+                self.partial += n;
                 n = 0;
             }
         }
+        // Empty commands never come from a CommandBuf, but stay in step if they did.
+        while self.chunks.get(self.next).is_some_and(Bytes::is_empty) {
+            self.next += 1;
+        }
     }
 
-    /// Takes every command not yet written whole, intact and in order (the connection is
-    /// gone); the offsets count them as written so later commands get fresh offsets.
-    pub(crate) fn take_unwritten(&mut self) -> impl Iterator<Item = Bytes> + '_ {
+    /// The front command, whose reply just arrived.
+    pub(crate) fn pop_answered(&mut self) -> Option<Bytes> {
+        let bytes = self.chunks.pop_front()?;
+        if self.next > 0 {
+            self.next -= 1;
+        } else {
+            // Answered before it was written whole: the stream is out of step; start over.
+            self.partial = 0;
+        }
+        Some(bytes)
+    }
+
+    /// Takes every command not yet answered, intact and in order (the connection is gone);
+    /// the offsets count them as written so later commands get fresh offsets.
+    pub(crate) fn take_all(&mut self) -> impl Iterator<Item = Bytes> + '_ {
         self.written = self.queued;
-        self.front_written = 0;
+        self.next = 0;
+        self.partial = 0;
         self.chunks.drain(..)
     }
 }
@@ -88,7 +107,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn partial_writes_keep_offsets() {
+    fn commands_stay_until_answered() {
         let mut out = OutBuf::default();
         assert_eq!(out.push(Bytes::from_static(b"abc")), 3);
         assert_eq!(out.push(Bytes::from_static(b"defg")), 7);
@@ -103,7 +122,9 @@ mod tests {
             assert_eq!(out.slices(&mut io), 1);
             assert_eq!(&*io[0], b"efg");
         }
-        let back: Vec<Bytes> = out.take_unwritten().collect();
+        assert_eq!(out.pop_answered(), Some(Bytes::from_static(b"abc")), "answered, whole");
+        assert!(!out.is_empty());
+        let back: Vec<Bytes> = out.take_all().collect();
         assert_eq!(
             back,
             [Bytes::from_static(b"defg")],
@@ -111,5 +132,9 @@ mod tests {
         );
         assert!(out.is_empty());
         assert_eq!(out.push(Bytes::from_static(b"h")), 8);
+        out.advance(1);
+        assert!(out.is_empty());
+        assert_eq!(out.pop_answered(), Some(Bytes::from_static(b"h")));
+        assert_eq!(out.pop_answered(), None);
     }
 }

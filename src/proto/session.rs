@@ -27,6 +27,27 @@ pub(crate) struct SessionConfig {
     /// Requests that may wait for a connection; more fail at once with `Disconnected`.
     pub(crate) queue_size: usize,
     pub(crate) limits: Limits,
+    /// Resend an idempotent request that was written whole when its connection is lost
+    /// (`retry_maybe_executed`); otherwise it fails with `maybe_executed()`.
+    pub(crate) retry_written: bool,
+    /// How many times one request is sent at most (resends after a loss, or after a
+    /// `LOADING`/`BUSY`/`TRYAGAIN` reply).
+    pub(crate) max_attempts: u8,
+}
+
+/// Delay before resending after a `LOADING`/`BUSY`/`TRYAGAIN` reply: 10 ms doubling per
+/// attempt, at most 1 s; the request's own deadline still bounds the whole.
+fn retry_delay(attempts: u8) -> u64 {
+    (10u64 << attempts.min(7)).min(1_000)
+}
+
+/// True for the error replies that mean "not executed, try again soon": the server is loading
+/// its dataset, is busy running a script, or a multi-key operation met a resharding slot.
+/// (`-BUSYKEY` and other codes that merely start alike do not match.)
+fn retry_later(frame: &[u8]) -> bool {
+    [&b"-LOADING"[..], b"-BUSY", b"-TRYAGAIN"].iter().any(|code| {
+        frame.starts_with(code) && matches!(frame.get(code.len()), Some(b' ') | Some(b'\r'))
+    })
 }
 
 /// One request handed to the session.
@@ -41,6 +62,11 @@ pub(crate) struct Request<R> {
     /// A blocking command (BLPOP & co): its silence is expected, so the read-stall check
     /// does not apply while it waits.
     pub(crate) blocking: bool,
+    /// Safe to run twice (read-only, or declared so): may be resent after a loss when
+    /// `retry_written` is on.
+    pub(crate) idempotent: bool,
+    /// How many times it was sent already.
+    pub(crate) attempts: u8,
 }
 
 /// What the session asks of its driver, or tells it. Drained with [`Session::poll_event`].
@@ -89,7 +115,7 @@ enum State {
 
 #[derive(Debug)]
 enum Slot<R> {
-    Request { reply: R, blocking: bool },
+    Request { reply: R, blocking: bool, idempotent: bool, attempts: u8 },
     Handshake(Step),
 }
 
@@ -121,6 +147,8 @@ pub(crate) struct Session<R> {
     decoder: Decoder,
     waiting: Fifo<Waiting<R>>,
     queue: VecDeque<Request<R>>,
+    /// Requests to send again at a time (after `LOADING` & co), ordered by that time.
+    delayed: VecDeque<(u64, Request<R>)>,
     out: OutBuf,
     events: VecDeque<Event<R>>,
     last_input: u64,
@@ -139,6 +167,7 @@ impl<R> Session<R> {
             decoder,
             waiting: Fifo::default(),
             queue: VecDeque::new(),
+            delayed: VecDeque::new(),
             out: OutBuf::default(),
             events: VecDeque::new(),
             last_input: 0,
@@ -293,7 +322,8 @@ impl<R> Session<R> {
             _ => None,
         };
         let queued = self.queue.iter().filter_map(|r| r.deadline).min();
-        [state, self.waiting.earliest_deadline(), queued].into_iter().flatten().min()
+        let retry = self.delayed.iter().map(|(at, r)| r.deadline.map_or(*at, |d| d.min(*at))).min();
+        [state, self.waiting.earliest_deadline(), queued, retry].into_iter().flatten().min()
     }
 
     /// The input length at which the partial frame at the front will be complete, when known
@@ -322,6 +352,7 @@ impl<R> Session<R> {
             _ => {}
         }
         self.expire_queued(now);
+        self.resend_due(now);
         let expired = self.waiting.earliest_deadline().is_some_and(|d| d <= now);
         if expired && matches!(self.state, State::Ready) {
             let err = Error::Timeout {
@@ -371,10 +402,10 @@ impl<R> Session<R> {
                 self.events.push_back(Event::Reply(reply, Err(e)));
             }
         }
-        for r in self.queue.drain(..) {
+        for r in self.queue.drain(..).chain(self.delayed.drain(..).map(|(_, r)| r)) {
             self.events.push_back(Event::Reply(r.reply, Err(err.clone())));
         }
-        self.out.take_unwritten().for_each(drop);
+        self.out.take_all().for_each(drop);
         self.state = State::Closed(err);
         if had_transport {
             self.events.push_back(Event::Disconnect);
@@ -402,7 +433,12 @@ impl<R> Session<R> {
         self.waiting.push(
             req.deadline,
             Waiting {
-                slot: Slot::Request { reply: req.reply, blocking: req.blocking },
+                slot: Slot::Request {
+                    reply: req.reply,
+                    blocking: req.blocking,
+                    idempotent: req.idempotent,
+                    attempts: req.attempts.saturating_add(1),
+                },
                 end,
                 deadline: req.deadline,
             },
@@ -422,9 +458,32 @@ impl<R> Session<R> {
             self.events.push_back(Event::Disconnect);
             return false;
         };
+        let bytes = self.out.pop_answered();
         match w.slot {
-            Slot::Request { reply, .. } => {
-                self.events.push_back(Event::Reply(reply, Ok(frame)));
+            Slot::Request { reply, blocking, idempotent, attempts } => {
+                let due = now + retry_delay(attempts);
+                let retry = attempts < self.cfg.max_attempts
+                    && w.deadline.is_none_or(|d| due < d)
+                    && retry_later(&frame);
+                match bytes {
+                    Some(bytes) if retry => {
+                        let req = Request {
+                            bytes,
+                            reply,
+                            deadline: w.deadline,
+                            blocking,
+                            idempotent,
+                            attempts,
+                        };
+                        let at = self
+                            .delayed
+                            .iter()
+                            .position(|(t, _)| *t > due)
+                            .unwrap_or(self.delayed.len());
+                        self.delayed.insert(at, (due, req));
+                    }
+                    _ => self.events.push_back(Event::Reply(reply, Ok(frame))),
+                }
                 true
             }
             Slot::Handshake(step) => self.handshake_reply(step, &frame, now),
@@ -505,43 +564,82 @@ impl<R> Session<R> {
         self.after_loss(err.clone(), now);
     }
 
-    /// Requests written whole fail (they may have run); the rest go back to the front of the
-    /// offline queue in their order, to be sent once on the next connection.
+    /// Requests written whole fail (they may have run) unless they are idempotent and
+    /// `retry_written` is on; the rest go back to the front of the offline queue in their
+    /// order, to be sent once on the next connection.
     fn requeue_unanswered(&mut self, err: &Error, timed_out_at: Option<u64>) {
         let written = self.out.written();
-        // The commands not written whole are exactly the out buffer's chunks, in order.
-        let mut unwritten: VecDeque<Bytes> = self.out.take_unwritten().collect();
+        // Every waiting entry still has its command in the out buffer, in the same order.
+        let mut commands: VecDeque<Bytes> = self.out.take_all().collect();
         let mut resend = Vec::new();
         for w in self.waiting.drain() {
+            let bytes = commands.pop_front();
+            let Slot::Request { reply, blocking, idempotent, attempts } = w.slot else { continue };
             let sent_whole = w.end <= written;
-            let bytes = if sent_whole { None } else { unwritten.pop_front() };
-            let Slot::Request { reply, blocking } = w.slot else { continue };
             let expired = timed_out_at.is_some_and(|now| w.deadline.is_some_and(|d| d <= now));
-            if sent_whole || expired {
-                let e = if expired {
-                    Error::Timeout {
-                        message: "request timed out; the connection was reset".into(),
-                        maybe_executed: sent_whole,
-                    }
-                } else if timed_out_at.is_some() {
-                    Error::Connection {
-                        message: "connection reset after another request on it timed out".into(),
-                        maybe_executed: true,
-                        source: None,
-                    }
-                } else {
-                    err.clone().with_maybe_executed(true)
-                };
-                self.events.push_back(Event::Reply(reply, Err(e)));
-            } else if let Some(bytes) = bytes {
-                resend.push(Request { bytes, reply, deadline: w.deadline, blocking });
-            } else {
-                let e = Error::protocol("internal: a waiting request lost its bytes");
-                self.events.push_back(Event::Reply(reply, Err(e)));
+            let may_resend = !sent_whole
+                || (idempotent && self.cfg.retry_written && attempts < self.cfg.max_attempts);
+            match bytes {
+                Some(bytes) if may_resend && !expired => {
+                    resend.push(Request {
+                        bytes,
+                        reply,
+                        deadline: w.deadline,
+                        blocking,
+                        idempotent,
+                        attempts,
+                    });
+                }
+                _ => {
+                    let e = if expired {
+                        Error::Timeout {
+                            message: "request timed out; the connection was reset".into(),
+                            maybe_executed: sent_whole,
+                        }
+                    } else if timed_out_at.is_some() {
+                        Error::Connection {
+                            message: "connection reset after another request on it timed out"
+                                .into(),
+                            maybe_executed: sent_whole,
+                            source: None,
+                        }
+                    } else {
+                        err.clone().with_maybe_executed(sent_whole)
+                    };
+                    self.events.push_back(Event::Reply(reply, Err(e)));
+                }
             }
         }
         for req in resend.into_iter().rev() {
             self.queue.push_front(req);
+        }
+    }
+
+    /// Sends again the delayed requests whose time came; fails those whose deadline passed.
+    fn resend_due(&mut self, now: u64) {
+        while self.delayed.front().is_some_and(|(at, _)| *at <= now) {
+            let Some((_, req)) = self.delayed.pop_front() else { break };
+            if matches!(self.state, State::Ready) {
+                self.write_request(req, now);
+            } else {
+                self.queue.push_back(req);
+            }
+        }
+        if self.delayed.iter().any(|(_, r)| r.deadline.is_some_and(|d| d <= now)) {
+            let mut keep = VecDeque::with_capacity(self.delayed.len());
+            for (at, r) in self.delayed.drain(..) {
+                if r.deadline.is_some_and(|d| d <= now) {
+                    let e = Error::Timeout {
+                        message: "request timed out while waiting to be retried (LOADING/BUSY)"
+                            .into(),
+                        maybe_executed: false,
+                    };
+                    self.events.push_back(Event::Reply(r.reply, Err(e)));
+                } else {
+                    keep.push_back((at, r));
+                }
+            }
+            self.delayed = keep;
         }
     }
 

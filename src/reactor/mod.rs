@@ -44,6 +44,17 @@ const DRAIN_PER_TURN: usize = 4096;
 /// The sweep period.
 const SWEEP_MS: u64 = 100;
 
+/// What the caller worked out about a command, so the I/O thread does not have to.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CommandMeta {
+    /// Client-side timeout in ms; `None` for no deadline.
+    pub(crate) timeout_ms: Option<u64>,
+    /// Blocks on the server (BLPOP & co): silence is expected.
+    pub(crate) blocking: bool,
+    /// Safe to run twice: may be resent after a lost connection (with `retry_maybe_executed`).
+    pub(crate) idempotent: bool,
+}
+
 /// What callers ask of the I/O thread.
 pub(crate) enum Submission {
     /// Register a connection and start connecting.
@@ -55,7 +66,7 @@ pub(crate) enum Submission {
         hooks: Option<Arc<Hooks>>,
     },
     /// Send a command on connection `id`.
-    Command { id: u64, bytes: Bytes, reply: ReplyTx, timeout_ms: Option<u64>, blocking: bool },
+    Command { id: u64, bytes: Bytes, reply: ReplyTx, meta: CommandMeta },
     /// Answer `reply` once connection `id` has completed its handshake (or failed).
     Connect { id: u64, reply: ReplyTx },
     /// Close connection `id`; its pending requests fail with `Disconnected`.
@@ -339,14 +350,22 @@ impl IoThread {
     fn on_submission(&mut self, s: Submission) {
         let now = self.ctx.now;
         match s {
-            Submission::Command { id, bytes, reply, timeout_ms, blocking } => {
+            Submission::Command { id, bytes, reply, meta } => {
                 let Some(idx) = self.lookup(id) else {
                     let _ = reply.send(Err(Error::Disconnected("the client was closed".into())));
                     return;
                 };
                 let conn = &mut self.conns[idx];
-                let deadline = timeout_ms.map(|t| now.saturating_add(t));
-                conn.session.submit(Request { bytes, reply, deadline, blocking }, now);
+                let deadline = meta.timeout_ms.map(|t| now.saturating_add(t));
+                let req = Request {
+                    bytes,
+                    reply,
+                    deadline,
+                    blocking: meta.blocking,
+                    idempotent: meta.idempotent,
+                    attempts: 0,
+                };
+                conn.session.submit(req, now);
                 conn.pump(idx, &mut self.ctx);
             }
             Submission::Open { id, target, tcp, session, hooks } => {
