@@ -24,6 +24,9 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Reads per direction per turn before the other direction gets its go.
 const READS_PER_TURN: usize = 8;
 
+/// Writes per direction per turn (one-byte mode makes many), so controls stay prompt.
+const WRITES_PER_TURN: usize = 4096;
+
 /// Most bytes a cut reads (and discards) from the client before closing, so that the close
 /// is a FIN after the forwarded bytes rather than a RST that could discard them.
 const CUT_DRAIN_MAX: usize = 1024 * 1024;
@@ -213,7 +216,7 @@ impl Conn {
             }
             if !blackholed {
                 for dir in [Dir::Up, Dir::Down] {
-                    match self.drain(dir, latency) {
+                    match self.drain(dir, latency, &mut progress) {
                         Ok(Some(end)) => return end,
                         Ok(None) => {}
                         Err(_) => return End::Close,
@@ -239,9 +242,9 @@ impl Conn {
         if !blackholed {
             for p in &self.pipes {
                 if let Some(c) = p.queue.front() {
-                    let due = c.read_at + latency;
-                    if due > now {
-                        t = t.min(due - now);
+                    // No due time (an absurd latency): wait a tick at a time.
+                    if let Some(due) = c.read_at.checked_add(latency) {
+                        t = t.min(due.saturating_duration_since(now));
                     }
                 }
             }
@@ -284,9 +287,15 @@ impl Conn {
         Ok(progress)
     }
 
-    /// Writes the due chunks of `dir` to its destination until it would block. `Some(Cut)`
-    /// when a cut trigger's count was reached.
-    fn drain(&mut self, dir: Dir, latency: Duration) -> io::Result<Option<End>> {
+    /// Writes the due chunks of `dir` to its destination until it would block (or for
+    /// [`WRITES_PER_TURN`] writes), setting `progress` if it wrote. `Some(Cut)` when a cut
+    /// trigger's count was reached.
+    fn drain(
+        &mut self,
+        dir: Dir,
+        latency: Duration,
+        progress: &mut bool,
+    ) -> io::Result<Option<End>> {
         let dst = match dir {
             Dir::Up => &mut self.upstream,
             Dir::Down => &mut self.client,
@@ -295,8 +304,9 @@ impl Conn {
         let trigger = &self.shared.triggers[dir as usize];
         let one_byte = self.shared.one_byte.load(SeqCst);
         let now = Instant::now();
-        while let Some(front) = queue.front_mut() {
-            if front.read_at + latency > now {
+        for _ in 0..WRITES_PER_TURN {
+            let Some(front) = queue.front_mut() else { break };
+            if front.read_at.checked_add(latency).map_or(true, |due| due > now) {
                 break;
             }
             let rest = &front.data[front.off..];
@@ -310,6 +320,7 @@ impl Conn {
             match dst.write(&rest[..len]) {
                 Ok(0) => return Err(io::Error::from(ErrorKind::WriteZero)),
                 Ok(n) => {
+                    *progress = true;
                     if one_byte {
                         dst.flush()?;
                     }
