@@ -77,6 +77,8 @@ fn pattern(len: usize) -> Vec<u8> {
 
 #[test]
 fn ping_round_trips_and_counters_move() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<FaultProxy>(); // tests may drive faults from another thread
     let server = RedisServer::new();
     let proxy = FaultProxy::start(&server.addr());
     assert_ne!(proxy.port(), server.port());
