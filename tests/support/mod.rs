@@ -9,6 +9,9 @@
 //!   server state independently of the client under test.
 //! - [`FakeServer`] / [`Script`] / [`Listener`]: scripted protocol faults and listeners that
 //!   never accept (connect and handshake timeouts).
+//! - [`FaultProxy`]: a loopback proxy in front of a real server that injects network
+//!   faults at run time: latency, cuts (all, or after n bytes either way), resets, stalls
+//!   (blackhole), refused connects, one byte at a time.
 //! - [`TempDir`]: `temp_dir()/redpoll-test-<pid>-<n>`, removed on drop.
 //!
 //! Each test binary uses a subset, hence the module-wide `dead_code` and `unused_imports`
@@ -16,12 +19,17 @@
 #![allow(dead_code, unused_imports)]
 
 mod fake_server;
+mod proxy;
 mod redis_server;
 mod resp;
 mod tempdir;
 
 pub use fake_server::{
     FakeServer, Handler, Listener, Script, Step, FAKE_SERVER_LIFETIME, FAKE_SERVER_MAX_CONNECTIONS,
+};
+pub use proxy::{
+    FaultProxy, PROXY_LIFETIME, PROXY_MAX_ACCEPTED, PROXY_MAX_CONNECTIONS, PROXY_MAX_HELD,
+    PROXY_MAX_HELD_PER_DIRECTION, PROXY_TICK,
 };
 pub use redis_server::{
     find_redis_server_in, free_port, redis_server_path, redis_version, RedisServer,
