@@ -306,7 +306,7 @@ impl Conn {
         let now = Instant::now();
         for _ in 0..WRITES_PER_TURN {
             let Some(front) = queue.front_mut() else { break };
-            if front.read_at.checked_add(latency).map_or(true, |due| due > now) {
+            if front.read_at.checked_add(latency).is_none_or(|due| due > now) {
                 break;
             }
             let rest = &front.data[front.off..];
