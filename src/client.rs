@@ -2,19 +2,20 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use crate::commands::{self, BlockTimeout, CommandFlags, CommandInfo};
-use crate::config::{ClientBuilder, Config};
+use crate::config::{ClientBuilder, Config, ServerAddr};
 use crate::error::Error;
+use crate::fork;
 use crate::handle::Cmd;
 use crate::proto::backoff::Backoff;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
 use crate::proto::session::SessionConfig;
-use crate::reactor::{CommandMeta, Hooks, Reactor, ReplyTx, Submission, TcpOptions};
+use crate::reactor::{self, CommandMeta, Hooks, Reactor, ReplyTx, Submission, TcpOptions};
 use crate::resp::{CommandBuf, Limits, Value};
 
 /// A Redis client: one connection, multiplexed, shared by every clone.
@@ -50,8 +51,15 @@ impl std::fmt::Debug for Client {
 
 /// What every command of one connection needs on the caller's side.
 pub(crate) struct ClientCore {
-    reactor: Reactor,
+    /// The reactor this client was created on; `None` only while dropping.
+    reactor: Option<Reactor>,
     id: u64,
+    /// The fork generation the client was created in (see `crate::fork`).
+    generation: u64,
+    /// In a forked child: the connection opened there, on that process's own I/O thread.
+    child: Mutex<Option<(u64, Reactor, u64)>>,
+    /// What it takes to open the connection again, in a forked child.
+    spec: OpenSpec,
     /// The server, for Debug (no credentials).
     server: String,
     pub(crate) limits: Limits,
@@ -66,6 +74,27 @@ pub(crate) struct ClientCore {
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Everything `Submission::Open` carries, kept to open the same connection again.
+#[derive(Clone)]
+struct OpenSpec {
+    target: ServerAddr,
+    tcp: TcpOptions,
+    session: SessionConfig,
+    hooks: Option<Arc<Hooks>>,
+}
+
+impl OpenSpec {
+    fn open(&self, id: u64) -> Submission {
+        Submission::Open {
+            id,
+            target: self.target.clone(),
+            tcp: self.tcp.clone(),
+            session: Box::new(self.session.clone()),
+            hooks: self.hooks.clone(),
+        }
+    }
+}
 
 /// How many times one request is sent at most (first send included): resends after a lost
 /// connection (idempotent commands with `retry_maybe_executed`) and after `LOADING`, `BUSY` or
@@ -130,17 +159,68 @@ impl ClientBuilder {
 
 impl Drop for ClientCore {
     fn drop(&mut self) {
-        self.reactor.submit(Submission::Close { id: self.id });
+        let now = fork::generation();
+        if let Some(reactor) = self.reactor.take() {
+            if now == self.generation {
+                reactor.submit(Submission::Close { id: self.id });
+            } else {
+                // Inherited through fork(): its thread does not exist in this process.
+                std::mem::forget(reactor);
+            }
+        }
+        let child = self.child.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((generation, reactor, id)) = child {
+            if generation == now {
+                reactor.submit(Submission::Close { id });
+            } else {
+                std::mem::forget(reactor);
+            }
+        }
     }
 }
 
 impl ClientCore {
     pub(crate) fn submit(&self, bytes: Bytes, reply: ReplyTx, meta: CommandMeta) {
-        self.reactor.submit(Submission::Command { id: self.id, bytes, reply, meta });
+        self.route(|id| Submission::Command { id, bytes, reply, meta });
     }
 
     pub(crate) fn submit_connect(&self, reply: ReplyTx) {
-        self.reactor.submit(Submission::Connect { id: self.id, reply });
+        self.route(|id| Submission::Connect { id, reply });
+    }
+
+    /// Sends a submission to this client's connection: the one it was created with, or, in a
+    /// process forked since, a fresh one opened there on the first use.
+    fn route(&self, make: impl FnOnce(u64) -> Submission) {
+        if fork::generation() == self.generation {
+            if let Some(reactor) = &self.reactor {
+                reactor.submit(make(self.id));
+            }
+            return;
+        }
+        match self.child_connection() {
+            Ok((reactor, id)) => reactor.submit(make(id)),
+            Err(e) => reactor::fail(make(0), e),
+        }
+    }
+
+    /// The connection of this client in the current (forked) process, opened on first use.
+    fn child_connection(&self) -> Result<(Reactor, u64), Error> {
+        let now = fork::generation();
+        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((generation, reactor, id)) = child.as_ref() {
+            if *generation == now {
+                return Ok((reactor.clone(), *id));
+            }
+        }
+        if let Some((_, inherited, _)) = child.take() {
+            // Opened in a process this one was forked from: its thread is not here.
+            std::mem::forget(inherited);
+        }
+        let reactor = Reactor::global()?;
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        reactor.submit(self.spec.open(id));
+        *child = Some((now, reactor.clone(), id));
+        Ok((reactor, id))
     }
 
     /// What the I/O thread needs to know about one command: its timeout in ms (`None`: no
@@ -290,9 +370,13 @@ impl Client {
             on_error: config.on_error,
         };
         let hooks = hooks.any().then(|| Arc::new(hooks));
+        let spec = OpenSpec { target: config.addr.clone(), tcp, session, hooks };
         let core = ClientCore {
-            reactor,
+            reactor: Some(reactor),
             id,
+            generation: fork::generation(),
+            child: Mutex::new(None),
+            spec,
             server: config.addr.to_string(),
             limits,
             request_timeout: Some(config.request_timeout),
@@ -301,13 +385,9 @@ impl Client {
             retry_written: config.retry_maybe_executed,
             idempotent_commands: config.idempotent_commands.clone(),
         };
-        core.reactor.submit(Submission::Open {
-            id,
-            target: config.addr,
-            tcp,
-            session: Box::new(session),
-            hooks,
-        });
+        if let Some(reactor) = &core.reactor {
+            reactor.submit(core.spec.open(id));
+        }
         Ok(Client { core: Arc::new(core) })
     }
 

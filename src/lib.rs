@@ -14,6 +14,7 @@ mod client;
 pub mod commands;
 mod config;
 mod error;
+mod fork;
 mod handle;
 pub(crate) mod oneshot;
 mod proto;

@@ -94,6 +94,8 @@ struct Shared {
     queue: SubmitQueue,
     thread: Mutex<Option<JoinHandle<()>>>,
     thread_id: ThreadId,
+    /// The fork generation this reactor's thread runs in (see `crate::fork`).
+    generation: u64,
 }
 
 impl Drop for Shared {
@@ -116,7 +118,12 @@ impl Reactor {
     pub(crate) fn global() -> Result<Reactor, Error> {
         let mut slot = GLOBAL.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(shared) = slot.upgrade() {
-            return Ok(Reactor { shared });
+            if shared.generation == crate::fork::generation() {
+                return Ok(Reactor { shared });
+            }
+            // Inherited through fork(): its thread does not exist here, so it must never be
+            // joined or shut down from this process. Leak this reference.
+            std::mem::forget(shared);
         }
         let reactor = Reactor::spawn()?;
         *slot = Arc::downgrade(&reactor.shared);
@@ -137,22 +144,26 @@ impl Reactor {
             .spawn(move || IoThread::new(poll, registry, rx, wake).run())
             .map_err(|e| Error::io("spawn the I/O thread", e))?;
         let thread_id = thread.thread().id();
-        Ok(Reactor {
-            shared: Arc::new(Shared { queue, thread: Mutex::new(Some(thread)), thread_id }),
-        })
+        let generation = crate::fork::generation();
+        let shared = Shared { queue, thread: Mutex::new(Some(thread)), thread_id, generation };
+        Ok(Reactor { shared: Arc::new(shared) })
     }
 
     /// Hands a submission to the I/O thread. A command whose thread is gone fails at once.
     pub(crate) fn submit(&self, s: Submission) {
         if let Err(s) = self.shared.queue.push(s) {
-            let e = Error::Disconnected("the I/O thread has stopped".into());
-            match s {
-                Submission::Command { reply, .. } | Submission::Connect { reply, .. } => {
-                    let _ = reply.send(Err(e));
-                }
-                _ => {}
-            }
+            fail(s, Error::Disconnected("the I/O thread has stopped".into()));
         }
+    }
+}
+
+/// Answers a submission that cannot be carried out with `err` (if it expects an answer).
+pub(crate) fn fail(s: Submission, err: Error) {
+    match s {
+        Submission::Command { reply, .. } | Submission::Connect { reply, .. } => {
+            let _ = reply.send(Err(err));
+        }
+        _ => {}
     }
 }
 
