@@ -119,8 +119,9 @@ async fn async_round_trip(client: Client, tag: &str) {
     client.set(tag, tag).await.unwrap();
     let v: Option<String> = client.get(tag).decode().await.unwrap();
     assert_eq!(v.as_deref(), Some(tag));
-    let a = client.incr("async-counter").send();
-    let b = client.incr("async-counter").send();
+    let counter = format!("{tag}:counter");
+    let a = client.incr(counter.as_str()).send();
+    let b = client.incr(counter.as_str()).send();
     let (a, b) = (a.await.unwrap(), b.await.unwrap());
     assert_eq!(b, a + 1);
 }
