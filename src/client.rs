@@ -14,7 +14,7 @@ use crate::handle::Cmd;
 use crate::proto::backoff::Backoff;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
 use crate::proto::session::SessionConfig;
-use crate::reactor::{Hooks, Reactor, ReplyTx, Submission, TcpOptions};
+use crate::reactor::{Hooks, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector};
 use crate::resp::{CommandBuf, Limits, Value};
 
 /// A Redis client: one connection, multiplexed, shared by every clone.
@@ -211,13 +211,11 @@ impl Client {
 
     /// Starts a client from a validated configuration.
     pub(crate) fn from_config(config: Config) -> Result<Client, Error> {
-        if config.tls.is_some() {
-            return Err(Error::Tls(
-                "TLS (rediss://, .tls()) is configured but this version does not open TLS \
-                 connections yet"
-                    .into(),
-            ));
-        }
+        // Built once per client: every reconnect shares it, and its session cache.
+        let tls = match &config.tls {
+            Some(tls) => Some(TlsConnector::new(tls, &config.addr)?),
+            None => None,
+        };
         let reactor = Reactor::global()?;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let limits = Limits {
@@ -232,6 +230,7 @@ impl Client {
             db: i64::from(config.db),
             client_name: config.client_name.clone(),
         });
+        let handshake = if tls.is_some() { handshake.confirmed() } else { handshake };
         let seed = id.wrapping_mul(0x9E37_79B9_7F4A_7C15)
             ^ std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -282,6 +281,7 @@ impl Client {
             id,
             target: config.addr,
             tcp,
+            tls,
             session: Box::new(session),
             hooks,
         });
