@@ -145,6 +145,65 @@ fn commands_run_over_tls_with_the_test_ca() {
 }
 
 #[test]
+fn small_socket_buffers_force_partial_tls_writes_and_reads() {
+    let certs = Certs::new();
+    let server = certs.server(false);
+    // Tiny kernel buffers: rustls's records rarely fit whole, so encrypted bytes wait in
+    // rustls for writable events and replies arrive a few bytes of a record at a time.
+    let client = Client::builder()
+        .url(server.url())
+        .tls(certs.tls())
+        .send_buffer_size(4096)
+        .recv_buffer_size(4096)
+        .build()
+        .unwrap();
+    client.connect().wait().unwrap();
+
+    // Alone, while the server sleeps and reads nothing: the socket fills up, encrypted
+    // records wait in rustls, and the write resumes only through writable events once the
+    // server reads again.
+    let solo: Vec<u8> = (0..16 << 20).map(|i: u32| (i % 249) as u8).collect();
+    let mut raw = server.raw();
+    let sleeper = thread::spawn(move || raw.cmd(&["DEBUG", "SLEEP", "0.5"]).expect_ok());
+    thread::sleep(Duration::from_millis(100));
+    client.set("solo", solo.as_slice()).wait().unwrap();
+    sleeper.join().unwrap();
+    assert_eq!(server.raw().cmd(&["STRLEN", "solo"]).expect_int(), 16 << 20);
+
+    let value: Vec<u8> = (0..8 << 20).map(|i: u32| (i % 253) as u8).collect();
+    let writes: Vec<_> =
+        (0..4).map(|i| client.set(format!("big{i}"), value.as_slice()).send()).collect();
+    for w in writes {
+        w.wait().unwrap();
+    }
+    for i in 0..4 {
+        let back = client.get(format!("big{i}")).wait().unwrap().unwrap();
+        assert!(back[..] == value[..], "big{i} came back different");
+    }
+}
+
+#[test]
+fn resp3_and_a_password_work_over_tls() {
+    let certs = Certs::new();
+    let server = RedisServer::builder()
+        .requirepass("s3cret")
+        .tls(&certs.server_cert, &certs.server_key, &certs.ca, false)
+        .start();
+    let url = format!("rediss://:s3cret@127.0.0.1:{}/2", server.port());
+    let client = Client::builder().url(&url).protocol(3).tls(certs.tls()).build().unwrap();
+    client.connect().wait().unwrap();
+    client.set("k", "v").wait().unwrap();
+    let mut raw = server.raw();
+    raw.cmd(&["SELECT", "2"]).expect_ok();
+    assert_eq!(raw.cmd(&["GET", "k"]).expect_str(), "v");
+
+    let wrong = format!("rediss://:wrong@127.0.0.1:{}", server.port());
+    let client = Client::builder().url(&wrong).tls(certs.tls()).build().unwrap();
+    let e = client.connect().wait().unwrap_err();
+    assert_eq!(e.server_code(), Some("WRONGPASS"), "{e:?}");
+}
+
+#[test]
 fn an_unknown_ca_is_refused_once_and_not_retried_in_a_loop() {
     let certs = Certs::new();
     let server = certs.server(false);

@@ -37,12 +37,8 @@ const IOV_MAX: usize = 64;
 enum Link {
     Down,
     Resolving,
-    Connecting {
-        stream: Stream,
-        addr: String,
-        rest: Vec<SocketAddr>,
-    },
-    /// TCP is up and the TLS handshake runs; the session still sees a connect in progress.
+    Connecting { stream: Stream, addr: String, rest: Vec<SocketAddr> },
+    // TCP is up and the TLS handshake runs; the session still sees a connect in progress.
     Securing(Stream),
     Up(Stream),
 }

@@ -261,6 +261,12 @@ mod imp {
             Ok(taken)
         }
 
+        /// True while encrypted bytes wait in rustls for the socket.
+        #[cfg(test)]
+        pub(crate) fn has_pending(&self) -> bool {
+            self.conn.wants_write()
+        }
+
         /// Writes encrypted bytes rustls holds until none are left or the socket would block.
         pub(crate) fn flush(&mut self) -> io::Result<()> {
             while self.conn.wants_write() {
@@ -495,14 +501,20 @@ mod imp {
 
 #[cfg(all(test, feature = "tls"))]
 mod tests {
-    use std::io;
+    use std::io::{self, IoSlice, Read as _};
+    use std::sync::mpsc::Sender;
+    use std::sync::Arc;
+    use std::thread::JoinHandle;
+    use std::time::Duration;
+
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
     use super::refusal;
     use super::TlsConnector;
     use crate::config::{ServerAddr, Tls};
     use crate::error::Error;
 
-    fn tcp(host: &str) -> ServerAddr {
+    fn tcp_addr(host: &str) -> ServerAddr {
         ServerAddr::Tcp { host: host.into(), port: 6380 }
     }
 
@@ -519,7 +531,7 @@ mod tests {
     fn builds_with_webpki_roots_for_a_name_or_an_address() {
         let tls = Tls::new().load().unwrap();
         for host in ["cache.example", "127.0.0.1", "::1"] {
-            let c = TlsConnector::new(&tls, &tcp(host)).unwrap();
+            let c = TlsConnector::new(&tls, &tcp_addr(host)).unwrap();
             assert!(format!("{c:?}").contains("TlsConnector"), "{c:?}");
         }
     }
@@ -529,16 +541,87 @@ mod tests {
         let (cert, key) = self_signed("localhost");
         let (_, other_key) = self_signed("localhost");
         let ok = Tls::new().ca_pem(&cert).client_auth_pem(&cert, &key).load().unwrap();
-        TlsConnector::new(&ok, &tcp("localhost")).unwrap();
+        TlsConnector::new(&ok, &tcp_addr("localhost")).unwrap();
 
         let bad = Tls::new().client_auth_pem(&cert, &other_key).load().unwrap();
-        match TlsConnector::new(&bad, &tcp("localhost")) {
+        match TlsConnector::new(&bad, &tcp_addr("localhost")) {
             Err(Error::Tls(m)) => {
                 assert!(m.contains("tls client key does not match"), "{m}");
                 assert!(!m.contains("PRIVATE KEY"), "{m}");
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A TLS server on a loopback thread that completes the handshake, waits for `go`, then
+    /// reads everything until EOF and returns it.
+    fn server(cert: &str, key: &str) -> (std::net::SocketAddr, Sender<()>, JoinHandle<Vec<u8>>) {
+        use rustls::pki_types::pem::PemObject as _;
+        let chain = vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()];
+        let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (go, wait) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            let conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            while tls.conn.is_handshaking() {
+                tls.conn.complete_io(&mut tls.sock).unwrap();
+            }
+            wait.recv().unwrap();
+            let mut all = Vec::new();
+            let _ = tls.read_to_end(&mut all);
+            all
+        });
+        (addr, go, thread)
+    }
+
+    #[test]
+    fn bytes_taken_are_bytes_delivered_across_would_block() {
+        let (cert, key) = self_signed("localhost");
+        let (addr, go, thread) = server(&cert, &key);
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.set_send_buffer_size(4096).unwrap();
+        socket.connect(&addr.into()).unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let tcp = mio::net::TcpStream::from_std(socket.into());
+        let tls = Tls::new().ca_pem(&cert).load().unwrap();
+        let mut stream =
+            TlsConnector::new(&tls, &tcp_addr("localhost")).unwrap().wrap(tcp).unwrap();
+        while !stream.handshake().unwrap() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+
+        // The server reads nothing yet: writes stop at WouldBlock with records in rustls.
+        let data: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 241) as u8).collect();
+        let mut taken = 0;
+        loop {
+            match stream.write_vectored(&[IoSlice::new(&data[taken..])]) {
+                Ok(n) => taken += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(taken > 0 && taken < data.len(), "{taken}");
+        assert!(stream.has_pending(), "encrypted bytes wait in rustls");
+        go.send(()).unwrap();
+        // Only what was taken gets out, through flushes alone.
+        while stream.has_pending() {
+            stream.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        stream.tcp_mut().shutdown(std::net::Shutdown::Write).unwrap();
+        let got = thread.join().unwrap();
+        assert!(got[..] == data[..taken], "{} bytes arrived, {taken} taken", got.len());
     }
 
     #[test]
