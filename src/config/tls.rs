@@ -28,8 +28,10 @@ const KEY_MARKER: &[u8] = b"PRIVATE KEY-----";
 /// replaces an earlier setting of the same option.
 ///
 /// Files are read when the client is built (`build()`); a missing, unreadable or non-PEM file
-/// is an [`Error::Config`](crate::Error::Config) naming the file. The `Debug` output never
-/// shows the private key.
+/// is an [`Error::Config`](crate::Error::Config) naming the file, and PEM whose certificates
+/// or key cannot be used (bad encoding, a key that does not match its certificate) an
+/// [`Error::Tls`](crate::Error::Tls) naming it. The `Debug` output never shows the private
+/// key.
 ///
 /// # Examples
 ///

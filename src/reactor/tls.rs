@@ -1,5 +1,5 @@
 //! All of the rustls glue, in one file (rustls's next major version rewrites this API): a
-//! checked [`TlsConfig`] becomes a `rustls::ClientConfig` once per client, and a
+//! checked `TlsConfig` becomes a `rustls::ClientConfig` once per client, and a
 //! [`TlsStream`] is driven by the poll loop without ever blocking.
 //!
 //! - [`TlsConnector::new`] builds the `ClientConfig` with an explicit crypto provider (ring),
