@@ -15,7 +15,9 @@ use crate::handle::Cmd;
 use crate::proto::backoff::Backoff;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
 use crate::proto::session::SessionConfig;
-use crate::reactor::{self, CommandMeta, Hooks, Reactor, ReplyTx, Submission, TcpOptions};
+use crate::reactor::{
+    self, CommandMeta, Hooks, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
+};
 use crate::resp::{CommandBuf, Limits, Value};
 
 /// A Redis client: one connection, multiplexed, shared by every clone.
@@ -80,6 +82,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 struct OpenSpec {
     target: ServerAddr,
     tcp: TcpOptions,
+    tls: Option<TlsConnector>,
     session: SessionConfig,
     hooks: Option<Arc<Hooks>>,
 }
@@ -90,6 +93,7 @@ impl OpenSpec {
             id,
             target: self.target.clone(),
             tcp: self.tcp.clone(),
+            tls: self.tls.clone(),
             session: Box::new(self.session.clone()),
             hooks: self.hooks.clone(),
         }
@@ -310,13 +314,11 @@ impl Client {
 
     /// Starts a client from a validated configuration.
     pub(crate) fn from_config(config: Config) -> Result<Client, Error> {
-        if config.tls.is_some() {
-            return Err(Error::Tls(
-                "TLS (rediss://, .tls()) is configured but this version does not open TLS \
-                 connections yet"
-                    .into(),
-            ));
-        }
+        // Built once per client: every reconnect shares it, and its session cache.
+        let tls = match &config.tls {
+            Some(tls) => Some(TlsConnector::new(tls, &config.addr)?),
+            None => None,
+        };
         let reactor = Reactor::global()?;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let limits = Limits {
@@ -331,6 +333,7 @@ impl Client {
             db: i64::from(config.db),
             client_name: config.client_name.clone(),
         });
+        let handshake = if tls.is_some() { handshake.confirmed() } else { handshake };
         let seed = id.wrapping_mul(0x9E37_79B9_7F4A_7C15)
             ^ std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -370,7 +373,7 @@ impl Client {
             on_error: config.on_error,
         };
         let hooks = hooks.any().then(|| Arc::new(hooks));
-        let spec = OpenSpec { target: config.addr.clone(), tcp, session, hooks };
+        let spec = OpenSpec { target: config.addr.clone(), tcp, tls, session, hooks };
         let core = ClientCore {
             reactor: Some(reactor),
             id,

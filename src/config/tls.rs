@@ -28,8 +28,10 @@ const KEY_MARKER: &[u8] = b"PRIVATE KEY-----";
 /// replaces an earlier setting of the same option.
 ///
 /// Files are read when the client is built (`build()`); a missing, unreadable or non-PEM file
-/// is an [`Error::Config`](crate::Error::Config) naming the file. The `Debug` output never
-/// shows the private key.
+/// is an [`Error::Config`](crate::Error::Config) naming the file, and PEM whose certificates
+/// or key cannot be used (bad encoding, a key that does not match its certificate) an
+/// [`Error::Tls`](crate::Error::Tls) naming it. The `Debug` output never shows the private
+/// key.
 ///
 /// # Examples
 ///
@@ -109,8 +111,19 @@ impl Tls {
         self
     }
 
-    /// Accept any server certificate, valid or not. This removes the protection TLS gives
-    /// against a man in the middle: use it only for tests against self-signed servers.
+    /// **Dangerous:** accept any server certificate — any issuer, any name, expired or
+    /// not. The connection is still encrypted, but to whoever answers: a man in the middle
+    /// can read and change every command and reply, passwords included. Use it only for
+    /// tests against throwaway self-signed servers, never in production; to trust a private
+    /// CA use [`ca_file`](Tls::ca_file) instead. The CA option, if set, is still read and
+    /// checked, but not used.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // A test against a local server with a self-signed certificate.
+    /// let tls = redpoll::Tls::new().danger_accept_invalid_certs(true);
+    /// ```
     pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
         self.danger_accept_invalid_certs = accept;
         self

@@ -36,6 +36,8 @@ pub(crate) enum Step {
     Auth,
     Select,
     SetName,
+    /// Only to hear from the server (see [`Handshake::confirmed`]); any reply will do.
+    Ping,
 }
 
 impl Step {
@@ -45,6 +47,7 @@ impl Step {
             Step::Auth => "AUTH",
             Step::Select => "SELECT",
             Step::SetName => "CLIENT SETNAME",
+            Step::Ping => "PING",
         }
     }
 }
@@ -117,6 +120,19 @@ impl Handshake {
         Handshake { steps }
     }
 
+    /// Adds a `PING` when no step would reach the server, so the connection is ready only
+    /// once the server has answered. Used over TLS: in TLS 1.3 the server judges the client's
+    /// certificate (or its absence) after the client has finished its side of the handshake,
+    /// so only a reply proves the connection was accepted.
+    pub(crate) fn confirmed(mut self) -> Self {
+        if self.steps.is_empty() {
+            let mut c = CommandBuf::new();
+            c.push(b"PING");
+            self.steps.push((Step::Ping, c.finish()));
+        }
+        self
+    }
+
     /// The steps in the order they are written.
     pub(crate) fn steps(&self) -> &[(Step, Bytes)] {
         &self.steps
@@ -138,6 +154,9 @@ pub(crate) enum Verdict {
 /// Judges the reply to one handshake step.
 pub(crate) fn judge(step: Step, reply: Value) -> Verdict {
     match reply {
+        // An error (NOAUTH without a password) belongs to the requests that follow, as it
+        // would without the PING.
+        _ if step == Step::Ping => Verdict::Ok { server_version: None },
         Value::Error(e) => {
             let transient = matches!(e.code(), "LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN");
             // The server's code stays first so `Error::server_code()` still answers WRONGPASS.
@@ -205,6 +224,17 @@ mod tests {
     fn plain_connection_needs_no_handshake() {
         let h = Handshake::new(&HandshakeConfig { protocol: 2, ..Default::default() });
         assert!(h.steps().is_empty());
+    }
+
+    #[test]
+    fn confirmed_adds_a_ping_only_to_an_empty_handshake() {
+        let h = Handshake::new(&HandshakeConfig { protocol: 2, ..Default::default() }).confirmed();
+        assert_eq!(text(&h), ["*1 $4 PING "]);
+        let v =
+            judge(Step::Ping, Value::Error(ServerError::new("NOAUTH Authentication required.")));
+        assert!(matches!(v, Verdict::Ok { server_version: None }), "{v:?}");
+        let h = Handshake::new(&HandshakeConfig { protocol: 3, ..Default::default() }).confirmed();
+        assert_eq!(text(&h), ["*2 $5 HELLO $1 3 "]);
     }
 
     #[test]

@@ -133,7 +133,8 @@ struct Waiting<R> {
 /// The driver (the reactor, or a simulation) calls [`start`](Session::start) once, then in
 /// any order as things happen: [`submit`](Session::submit),
 /// [`handle_connected`](Session::handle_connected) /
-/// [`handle_connect_failed`](Session::handle_connect_failed) after a `Connect` event,
+/// [`handle_connect_failed`](Session::handle_connect_failed) /
+/// [`handle_connect_refused`](Session::handle_connect_refused) after a `Connect` event,
 /// [`handle_input`](Session::handle_input) with bytes read,
 /// [`handle_written`](Session::handle_written) after writing from
 /// [`out`](Session::out), [`handle_closed`](Session::handle_closed) when the transport
@@ -252,6 +253,17 @@ impl<R> Session<R> {
     pub(crate) fn handle_connect_failed(&mut self, err: Error, now: u64) {
         if matches!(self.state, State::Connecting { .. } | State::Handshaking { .. }) {
             self.attempt_failed(err, now);
+        }
+    }
+
+    /// The transport was refused for a reason that will not change (a TLS certificate failed
+    /// verification, on either side): the session fails for good, like a wrong password,
+    /// instead of reconnecting in a loop. Outside a connection attempt it is a plain
+    /// [`handle_closed`](Session::handle_closed).
+    pub(crate) fn handle_connect_refused(&mut self, err: Error, now: u64) {
+        match self.state {
+            State::Connecting { .. } | State::Handshaking { .. } => self.fail_for_good(err),
+            _ => self.handle_closed(err, false, now),
         }
     }
 

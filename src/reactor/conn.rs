@@ -12,6 +12,7 @@ use mio::Registry;
 use super::io::{self, Stream, TcpOptions};
 use super::notify::{Hooks, Notice, Notifier};
 use super::resolve::{self, Resolved};
+use super::tls::{self, HandshakeError, TlsConnector};
 use super::token;
 use crate::config::ServerAddr;
 use crate::error::Error;
@@ -37,6 +38,8 @@ enum Link {
     Down,
     Resolving,
     Connecting { stream: Stream, addr: String, rest: Vec<SocketAddr> },
+    // TCP is up and the TLS handshake runs; the session still sees a connect in progress.
+    Securing(Stream),
     Up(Stream),
 }
 
@@ -61,6 +64,8 @@ pub(crate) struct Conn {
     pub(crate) generation: u32,
     target: ServerAddr,
     tcp: TcpOptions,
+    /// TLS on top of every TCP connection, when configured.
+    tls: Option<TlsConnector>,
     pub(crate) session: Session<ReplyTx>,
     link: Link,
     read_buf: BytesMut,
@@ -79,6 +84,7 @@ impl Conn {
         generation: u32,
         target: ServerAddr,
         tcp: TcpOptions,
+        tls: Option<TlsConnector>,
         session: Session<ReplyTx>,
         hooks: Option<Arc<Hooks>>,
     ) -> Self {
@@ -87,6 +93,7 @@ impl Conn {
             generation,
             target,
             tcp,
+            tls,
             session,
             link: Link::Down,
             read_buf: BytesMut::new(),
@@ -184,9 +191,12 @@ impl Conn {
     pub(crate) fn on_event(&mut self, idx: usize, readable: bool, writable: bool, ctx: &mut Ctx) {
         if let Link::Connecting { .. } = self.link {
             self.on_connect_progress(idx, ctx);
-            if !matches!(self.link, Link::Up(_)) {
-                return;
-            }
+        }
+        if let Link::Securing(_) = self.link {
+            self.on_tls_progress(idx, ctx);
+        }
+        if !matches!(self.link, Link::Up(_)) {
+            return;
         }
         if readable {
             self.on_readable(idx, ctx);
@@ -227,7 +237,12 @@ impl Conn {
                 }
                 Err(e) if io::would_block(&e) => return,
                 Err(e) => {
-                    self.session.handle_closed(Error::io("read failed", e), false, ctx.now);
+                    match tls::refusal(&e) {
+                        Some(refused) => self.session.handle_connect_refused(refused, ctx.now),
+                        None => {
+                            self.session.handle_closed(Error::io("read failed", e), false, ctx.now)
+                        }
+                    }
                     self.drop_link(ctx);
                     self.pump(idx, ctx);
                     return;
@@ -248,10 +263,15 @@ impl Conn {
             let Link::Up(stream) = &mut self.link else { return };
             let mut iov = [IoSlice::new(&[]); IOV_MAX];
             let n = self.session.out().slices(&mut iov);
-            if n == 0 {
-                return;
-            }
-            match stream.write_vectored(&iov[..n]) {
+            let result = match n {
+                // Nothing new; TLS may still hold records that did not fit in the socket.
+                0 => match stream.flush_buffered() {
+                    Ok(()) => return,
+                    Err(e) => Err(e),
+                },
+                _ => stream.write_vectored(&iov[..n]),
+            };
+            match result {
                 Ok(0) => {
                     let e = Error::connection("the connection accepted no more bytes");
                     self.session.handle_closed(e, false, ctx.now);
@@ -362,10 +382,22 @@ impl Conn {
                 else {
                     return;
                 };
-                self.link = Link::Up(stream);
                 self.read_buf.clear();
-                self.session.handle_connected(ctx.now);
-                self.pump(idx, ctx);
+                let Some(tls) = &self.tls else {
+                    self.link = Link::Up(stream);
+                    self.session.handle_connected(ctx.now);
+                    self.pump(idx, ctx);
+                    return;
+                };
+                // The caller (`on_event`) drives the TLS handshake next.
+                match stream.start_tls(tls) {
+                    Ok(stream) => self.link = Link::Securing(stream),
+                    Err((mut stream, e)) => {
+                        stream.deregister(&ctx.registry);
+                        self.session.handle_connect_refused(e, ctx.now);
+                        self.pump(idx, ctx);
+                    }
+                }
             }
             Err(e) => {
                 let Link::Connecting { mut stream, addr, rest } =
@@ -388,12 +420,37 @@ impl Conn {
         }
     }
 
+    /// One step of the TLS handshake; once it is over the session starts its own handshake.
+    /// A refused certificate fails the session for good; anything else is retried.
+    fn on_tls_progress(&mut self, idx: usize, ctx: &mut Ctx) {
+        let Link::Securing(stream) = &mut self.link else { return };
+        match stream.tls_handshake() {
+            Ok(false) => {}
+            Ok(true) => {
+                let Link::Securing(stream) = std::mem::replace(&mut self.link, Link::Down) else {
+                    return;
+                };
+                self.link = Link::Up(stream);
+                self.session.handle_connected(ctx.now);
+                self.pump(idx, ctx);
+            }
+            Err(HandshakeError { error, permanent }) => {
+                self.drop_link(ctx);
+                match permanent {
+                    true => self.session.handle_connect_refused(error, ctx.now),
+                    false => self.session.handle_connect_failed(error, ctx.now),
+                }
+                self.pump(idx, ctx);
+            }
+        }
+    }
+
     /// Closes the transport, if any.
     pub(crate) fn drop_link(&mut self, ctx: &mut Ctx) {
         match std::mem::replace(&mut self.link, Link::Down) {
-            Link::Connecting { mut stream, .. } | Link::Up(mut stream) => {
-                stream.deregister(&ctx.registry)
-            }
+            Link::Connecting { mut stream, .. }
+            | Link::Securing(mut stream)
+            | Link::Up(mut stream) => stream.deregister(&ctx.registry),
             Link::Down | Link::Resolving => {}
         }
         self.read_buf = BytesMut::new();

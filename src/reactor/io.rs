@@ -1,5 +1,5 @@
-//! Transports (TCP, Unix) behind one interface: non-blocking connect, reads into the
-//! connection's buffer, vectored writes.
+//! Transports (TCP, Unix, TLS over TCP) behind one interface: non-blocking connect, reads
+//! into the connection's buffer, vectored writes. The TLS arms hand over to `tls.rs`.
 //!
 //! One of the two places with `unsafe` in the crate (the other is the one-shot slot): a read
 //! goes straight into the buffer's uninitialised spare room, so no read pays for zeroing
@@ -14,6 +14,9 @@ use bytes::BytesMut;
 use mio::event::Source;
 use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
+
+use super::tls::{HandshakeError, TlsConnector, TlsStream};
+use crate::error::Error;
 
 /// Socket options applied to every TCP connection.
 #[derive(Debug, Clone)]
@@ -40,6 +43,8 @@ impl Default for TcpOptions {
 pub(crate) enum Stream {
     Tcp(mio::net::TcpStream),
     Unix(mio::net::UnixStream),
+    /// TCP with a TLS session on top, from [`Stream::start_tls`].
+    Tls(Box<TlsStream>),
 }
 
 /// True for the error a non-blocking socket returns when it has nothing to give.
@@ -87,6 +92,7 @@ impl Stream {
         let (err, peer) = match self {
             Stream::Tcp(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
             Stream::Unix(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
+            Stream::Tls(s) => (s.tcp().take_error()?, s.tcp().peer_addr().map(|_| ())),
         };
         if let Some(e) = err {
             return Err(e);
@@ -103,6 +109,7 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.register(registry, token, interest),
             Stream::Unix(s) => s.register(registry, token, interest),
+            Stream::Tls(s) => s.tcp_mut().register(registry, token, interest),
         }
     }
 
@@ -110,6 +117,7 @@ impl Stream {
         let _ = match self {
             Stream::Tcp(s) => s.deregister(registry),
             Stream::Unix(s) => s.deregister(registry),
+            Stream::Tls(s) => s.tcp_mut().deregister(registry),
         };
     }
 
@@ -118,6 +126,37 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.write_vectored(bufs),
             Stream::Unix(s) => s.write_vectored(bufs),
+            Stream::Tls(s) => s.write_vectored(bufs),
+        }
+    }
+
+    /// Writes bytes the transport itself still holds (TLS records that did not fit in the
+    /// socket) until none are left or the socket would block. Nothing to do for plain ones.
+    pub(crate) fn flush_buffered(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tls(s) => s.flush(),
+            Stream::Tcp(_) | Stream::Unix(_) => Ok(()),
+        }
+    }
+
+    /// Puts a TLS session on a connected TCP stream (its poll registration stays). On
+    /// failure the stream comes back unchanged, with the reason.
+    pub(crate) fn start_tls(self, tls: &TlsConnector) -> Result<Stream, (Stream, Error)> {
+        match self {
+            Stream::Tcp(tcp) => match tls.wrap(tcp) {
+                Ok(s) => Ok(Stream::Tls(Box::new(s))),
+                Err((tcp, e)) => Err((Stream::Tcp(tcp), e)),
+            },
+            other => Err((other, Error::Tls("TLS runs over TCP connections only".into()))),
+        }
+    }
+
+    /// Drives the TLS handshake on readiness: `Ok(true)` when it is over (at once for a
+    /// plain stream), `Ok(false)` while it waits for the socket.
+    pub(crate) fn tls_handshake(&mut self) -> Result<bool, HandshakeError> {
+        match self {
+            Stream::Tls(s) => s.handshake(),
+            Stream::Tcp(_) | Stream::Unix(_) => Ok(true),
         }
     }
 }
@@ -142,6 +181,7 @@ pub(crate) fn read_once(stream: &mut Stream, buf: &mut BytesMut, hint: usize) ->
     let sock = match stream {
         Stream::Tcp(s) => socket2::SockRef::from(&*s),
         Stream::Unix(s) => socket2::SockRef::from(&*s),
+        Stream::Tls(s) => return s.read_once(buf, hint),
     };
     loop {
         match sock.recv(buf.spare_capacity_mut()) {

@@ -13,6 +13,7 @@ mod io;
 mod notify;
 mod resolve;
 mod submit;
+mod tls;
 mod token;
 
 use std::cell::Cell;
@@ -30,6 +31,7 @@ use slab::Slab;
 pub(crate) use conn::ReplyTx;
 pub(crate) use io::TcpOptions;
 pub(crate) use notify::Hooks;
+pub(crate) use tls::TlsConnector;
 
 use crate::config::ServerAddr;
 use crate::error::Error;
@@ -62,6 +64,8 @@ pub(crate) enum Submission {
         id: u64,
         target: ServerAddr,
         tcp: TcpOptions,
+        /// TLS over the TCP connection, when configured.
+        tls: Option<TlsConnector>,
         session: Box<SessionConfig>,
         hooks: Option<Arc<Hooks>>,
     },
@@ -379,11 +383,12 @@ impl IoThread {
                 conn.session.submit(req, now);
                 conn.pump(idx, &mut self.ctx);
             }
-            Submission::Open { id, target, tcp, session, hooks } => {
+            Submission::Open { id, target, tcp, tls, session, hooks } => {
                 let generation = self.next_generation;
                 self.next_generation = self.next_generation.wrapping_add(1);
                 let session = Session::new(*session);
-                let idx = self.conns.insert(Conn::new(id, generation, target, tcp, session, hooks));
+                let idx =
+                    self.conns.insert(Conn::new(id, generation, target, tcp, tls, session, hooks));
                 self.ids.insert(id, idx);
                 let conn = &mut self.conns[idx];
                 conn.session.start(now);
