@@ -8,7 +8,9 @@
 //! Run: `cargo bench --bench resp -- --warm-up-time 1 --measurement-time 3`
 
 use bytes::Bytes;
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use criterion::{
+    black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput,
+};
 use redpoll::resp::{encode_value, parse_frame, CommandBuf, Decoder, Limits};
 use redpoll::Value;
 
