@@ -223,6 +223,21 @@ impl Decoder {
             return scan::shrank(self.pos, buf.len());
         }
         loop {
+            // Runs of short bulk strings inside an aggregate; the last element takes the path
+            // below, which closes the aggregate.
+            if let Some(top) = self.stack.last_mut() {
+                let (mut left, mut pos, limits) = (*top, self.pos, self.limits);
+                while left > 1 {
+                    let Some((_, _, next)) = scan::quick_bulk(buf, pos, &limits) else { break };
+                    #[cfg(test)]
+                    {
+                        self.tokens_read += 1;
+                    }
+                    left -= 1;
+                    pos = next;
+                }
+                (*top, self.pos) = (left, pos);
+            }
             #[cfg(test)]
             {
                 self.tokens_read += 1;
@@ -379,6 +394,17 @@ fn build(frame: &Bytes, limits: &Limits) -> Result<Value, Fault> {
     let mut stack: Vec<Open> = Vec::new();
     let mut resume = 0;
     loop {
+        // Runs of short bulk strings inside an array, set or push (a reply of MGET, LRANGE,
+        // KEYS…) go straight into it; the last element takes the general path below, which
+        // closes the aggregate.
+        if let Some(Open::Seq { items, left, .. }) = stack.last_mut() {
+            while *left > 1 {
+                let Some((start, end, next)) = scan::quick_bulk(buf, pos, limits) else { break };
+                items.push(Value::BulkString(frame.slice(start..end)));
+                *left -= 1;
+                pos = next;
+            }
+        }
         let mut value = if let Some((start, end, next)) = scan::quick_bulk(buf, pos, limits) {
             pos = next;
             Value::BulkString(frame.slice(start..end))
