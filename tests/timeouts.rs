@@ -134,3 +134,24 @@ fn read_timeout_resets_a_silent_connection() {
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(1500), "{took:?}");
 }
+
+#[test]
+fn write_timeout_resets_a_connection_whose_writes_make_no_progress() {
+    // Accepted by the kernel, never read: once the socket buffers fill, writing stalls.
+    let listener = Listener::new();
+    let client = Client::builder()
+        .url(listener.url())
+        .request_timeout(Duration::from_secs(30))
+        .read_timeout(Duration::from_secs(30))
+        .write_timeout(Duration::from_millis(300))
+        .send_buffer_size(16 * 1024)
+        .build()
+        .unwrap();
+    client.connect().wait().unwrap();
+    let big = vec![b'x'; 32 << 20];
+    let started = Instant::now();
+    let err = client.set("big", big.as_slice()).wait().unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.to_string().contains("write_timeout"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}

@@ -156,6 +156,8 @@ pub(crate) struct Session<R> {
     last_output: u64,
     /// Set once a handshake completed: a later loss is reported as `Lost`.
     was_ready: bool,
+    /// A write stalled: the first command not written whole fails instead of being resent.
+    stuck_write: bool,
 }
 
 impl<R> Session<R> {
@@ -174,6 +176,7 @@ impl<R> Session<R> {
             last_input: 0,
             last_output: 0,
             was_ready: false,
+            stuck_write: false,
         }
     }
 
@@ -381,8 +384,13 @@ impl<R> Session<R> {
     /// byte, so they are checked every 100 ms rather than kept as timers.
     pub(crate) fn handle_sweep(&mut self, now: u64) {
         if matches!(self.state, State::Ready) {
-            if let Some(reason) = self.stalled(now) {
+            if let Some((reason, writing)) = self.stalled(now) {
                 let err = Error::Timeout { message: reason, maybe_executed: false };
+                if writing {
+                    // The command the write stalled in fails; sending it again would stall
+                    // the same way until its deadline.
+                    self.stuck_write = true;
+                }
                 self.lose_connection(&err, None, now, DisconnectReason::Timeout);
                 self.events.push_back(Event::Disconnect);
             }
@@ -580,6 +588,7 @@ impl<R> Session<R> {
     /// `retry_written` is on; the rest go back to the front of the offline queue in their
     /// order, to be sent once on the next connection.
     fn requeue_unanswered(&mut self, err: &Error, timed_out_at: Option<u64>) {
+        let mut stuck = std::mem::take(&mut self.stuck_write);
         let written = self.out.written();
         // Every waiting entry still has its command in the out buffer, in the same order.
         let mut commands: VecDeque<Bytes> = self.out.take_all().collect();
@@ -589,7 +598,9 @@ impl<R> Session<R> {
             let Slot::Request { reply, blocking, idempotent, attempts } = w.slot else { continue };
             let sent_whole = w.end <= written;
             let expired = timed_out_at.is_some_and(|now| w.deadline.is_some_and(|d| d <= now));
-            let may_resend = !sent_whole
+            let stuck_here = stuck && !sent_whole;
+            stuck &= !stuck_here;
+            let may_resend = (!sent_whole && !stuck_here)
                 || (idempotent && self.cfg.retry_written && attempts < self.cfg.max_attempts);
             match bytes {
                 Some(bytes) if may_resend && !expired => {
@@ -718,19 +729,22 @@ impl<R> Session<R> {
         }
     }
 
-    fn stalled(&self, now: u64) -> Option<String> {
+    /// Why the connection counts as stalled, and whether it was the write side.
+    fn stalled(&self, now: u64) -> Option<(String, bool)> {
         if let Some(t) = self.cfg.read_timeout {
             if self.awaiting_reply() && now >= self.last_input + t {
-                return Some(format!(
-                    "no reply for read_timeout ({t} ms); the connection was reset"
+                return Some((
+                    format!("no reply for read_timeout ({t} ms); the connection was reset"),
+                    false,
                 ));
             }
         }
         if let Some(t) = self.cfg.write_timeout {
             if !self.out.is_empty() && now >= self.last_output + t {
-                return Some(format!(
+                let reason = format!(
                     "writing made no progress for write_timeout ({t} ms); the connection was reset"
-                ));
+                );
+                return Some((reason, true));
             }
         }
         None
