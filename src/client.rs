@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::commands::{self, BlockTimeout, CommandFlags, CommandInfo};
-use crate::config::{ClientBuilder, Config, ServerAddr};
+use crate::config::{ClientBuilder, Config, RetryPolicy, ServerAddr};
 use crate::error::Error;
 use crate::fork;
 use crate::handle::Cmd;
@@ -73,6 +73,8 @@ pub(crate) struct ClientCore {
     retry_written: bool,
     /// The user's `idempotent_commands`, upper case.
     idempotent_commands: Vec<String>,
+    /// The user's retry policy; when set, the session's own resends are off.
+    pub(crate) retry_policy: Option<RetryPolicy>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -253,7 +255,7 @@ impl ClientCore {
             (None, Some(None)) => None,
             (None, None) => self.override_for(buf).or(self.request_timeout).and_then(ms),
         };
-        CommandMeta { timeout_ms, blocking: blocking.is_some(), idempotent }
+        CommandMeta { timeout_ms, blocking: blocking.is_some(), idempotent, delay_ms: 0 }
     }
 
     fn is_idempotent(&self, info: Option<&CommandInfo>, buf: &CommandBuf) -> bool {
@@ -352,8 +354,9 @@ impl Client {
             ),
             queue_size: config.queue_size,
             limits,
-            retry_written: config.retry_maybe_executed,
-            max_attempts: MAX_ATTEMPTS,
+            // A user's policy decides every resend itself, on the caller's side.
+            retry_written: config.retry_maybe_executed && config.retry_policy.is_none(),
+            max_attempts: if config.retry_policy.is_some() { 1 } else { MAX_ATTEMPTS },
         };
         let tcp = TcpOptions {
             nodelay: config.tcp_nodelay,
@@ -387,6 +390,7 @@ impl Client {
             command_timeouts,
             retry_written: config.retry_maybe_executed,
             idempotent_commands: config.idempotent_commands.clone(),
+            retry_policy: config.retry_policy.clone(),
         };
         if let Some(reactor) = &core.reactor {
             reactor.submit(core.spec.open(id));

@@ -9,10 +9,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use std::sync::Arc;
+
 use crate::client::ClientCore;
+use crate::commands::{self, CommandInfo};
 use crate::error::Error;
 use crate::oneshot;
-use crate::reactor;
+use crate::reactor::{self, CommandMeta};
 use crate::resp::{parse_frame, CommandBuf, FromValue, Limits, ToArg, Value};
 
 /// A command built and not yet sent.
@@ -38,7 +41,7 @@ use crate::resp::{parse_frame, CommandBuf, FromValue, Limits, ToArg, Value};
 /// ```
 #[must_use = "a command does nothing until it is sent with .wait(), .await or .send()"]
 pub struct Cmd<'c, T = Value> {
-    core: &'c ClientCore,
+    core: &'c Arc<ClientCore>,
     buf: CommandBuf,
     kind: Kind,
     timeout: Option<Duration>,
@@ -54,7 +57,7 @@ enum Kind {
 
 impl<'c, T> Cmd<'c, T> {
     /// A command named `name` (its first argument) on the given connection.
-    pub(crate) fn new(core: &'c ClientCore, name: &str) -> Self {
+    pub(crate) fn new(core: &'c Arc<ClientCore>, name: &str) -> Self {
         let mut buf = CommandBuf::new();
         buf.push(name.as_bytes());
         Cmd {
@@ -68,7 +71,7 @@ impl<'c, T> Cmd<'c, T> {
     }
 
     /// The handle of `client.connect()`: resolves once the handshake is done.
-    pub(crate) fn connect(core: &'c ClientCore) -> Self {
+    pub(crate) fn connect(core: &'c Arc<ClientCore>) -> Self {
         Cmd {
             core,
             buf: CommandBuf::new(),
@@ -129,14 +132,27 @@ impl<'c, T> Cmd<'c, T> {
     pub fn send(self) -> Reply<T> {
         let (tx, rx) = oneshot::channel();
         let limits = self.core.limits;
+        let mut retry = None;
         match self.kind {
             Kind::Connect => self.core.submit_connect(tx),
             Kind::Command => {
                 let meta = self.core.meta_for(&self.buf, self.timeout, self.idempotent);
-                self.core.submit(self.buf.finish(), tx, meta);
+                let info = self.buf.args().next().and_then(|name| commands::lookup(&[name]));
+                let bytes = self.buf.finish();
+                if self.core.retry_policy.is_some() {
+                    // Only with a user's policy does the reply keep what a resend needs.
+                    retry = Some(Box::new(Retry {
+                        core: Arc::clone(self.core),
+                        bytes: bytes.clone(),
+                        meta,
+                        info,
+                        attempt: 0,
+                    }));
+                }
+                self.core.submit(bytes, tx, meta);
             }
         }
-        Reply { rx, limits, _reply: PhantomData }
+        Reply { rx, limits, retry, _reply: PhantomData }
     }
 
     /// Sends the command and blocks the calling thread until its reply arrives.
@@ -182,7 +198,35 @@ impl<'c, T: FromValue> IntoFuture for Cmd<'c, T> {
 pub struct Reply<T = Value> {
     rx: oneshot::Receiver<Result<Bytes, Error>>,
     limits: Limits,
+    /// What a resend needs, kept only when the client has a retry policy.
+    retry: Option<Box<Retry>>,
     _reply: PhantomData<fn() -> T>,
+}
+
+/// A command's bytes and facts, kept for the user's retry policy.
+struct Retry {
+    core: Arc<ClientCore>,
+    bytes: Bytes,
+    meta: CommandMeta,
+    info: Option<&'static CommandInfo>,
+    attempt: u32,
+}
+
+impl Retry {
+    /// Asks the policy about a failure; on `Some(delay)` sends the command again after the
+    /// delay (kept by the I/O thread's timer) and returns the new pending reply.
+    fn again(&mut self, err: &Error) -> Option<oneshot::Receiver<Result<Bytes, Error>>> {
+        if matches!(err, Error::Conversion { .. }) {
+            return None;
+        }
+        let policy = self.core.retry_policy.as_ref()?;
+        self.attempt += 1;
+        let delay = (policy.0)(self.attempt, err, self.info)?;
+        let (tx, rx) = oneshot::channel();
+        let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX / 4).max(1);
+        self.core.submit(self.bytes.clone(), tx, CommandMeta { delay_ms, ..self.meta });
+        Some(rx)
+    }
 }
 
 impl<T> std::fmt::Debug for Reply<T> {
@@ -201,13 +245,21 @@ impl<T: FromValue> Reply<T> {
     /// # Panics
     ///
     /// When called on redpoll's own I/O thread, which would wait for itself forever.
-    pub fn wait(self) -> Result<T, Error> {
+    pub fn wait(mut self) -> Result<T, Error> {
         assert!(
             !reactor::on_io_thread(),
             "Reply::wait() called on redpoll's I/O thread: it would wait for itself forever"
         );
-        let limits = self.limits;
-        decode(self.rx.wait().unwrap_or_else(|_| Err(closed())), &limits)
+        loop {
+            let result = decode(self.rx.wait().unwrap_or_else(|_| Err(closed())), &self.limits);
+            match (&result, self.retry.as_mut()) {
+                (Err(e), Some(retry)) => match retry.again(e) {
+                    Some(rx) => self.rx = rx,
+                    None => return result,
+                },
+                _ => return result,
+            }
+        }
     }
 }
 
@@ -215,11 +267,20 @@ impl<T: FromValue> Future for Reply<T> {
     type Output = Result<T, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match Pin::new(&mut self.rx).poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(result) => {
-                let limits = self.limits;
-                Poll::Ready(decode(result.unwrap_or_else(|_| Err(closed())), &limits))
+        let this = &mut *self;
+        loop {
+            let result = match Pin::new(&mut this.rx).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(result) => {
+                    decode(result.unwrap_or_else(|_| Err(closed())), &this.limits)
+                }
+            };
+            match (&result, this.retry.as_mut()) {
+                (Err(e), Some(retry)) => match retry.again(e) {
+                    Some(rx) => this.rx = rx,
+                    None => return Poll::Ready(result),
+                },
+                _ => return Poll::Ready(result),
             }
         }
     }

@@ -290,3 +290,47 @@ fn a_panicking_callback_does_not_take_the_client_down() {
     again.connect().wait().unwrap();
     assert!(eventually(Duration::from_secs(2), || calls.load(Ordering::SeqCst) == 2));
 }
+
+#[test]
+fn a_user_retry_policy_decides_on_the_callers_thread() {
+    let loading = Arc::new(AtomicUsize::new(0));
+    let fake = FakeServer::start(Script::new().serve({
+        let loading = loading.clone();
+        move |args: &[Vec<u8>]| {
+            if !args[0].eq_ignore_ascii_case(b"PING") {
+                return Some(b"-WRONGTYPE Operation against a key\r\n".to_vec());
+            }
+            if loading.fetch_add(1, Ordering::SeqCst) % 4 < 3 {
+                Some(b"-LOADING Redis is loading the dataset in memory\r\n".to_vec())
+            } else {
+                Some(b"+PONG\r\n".to_vec())
+            }
+        }
+    }));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let client = Client::builder()
+        .url(fake.url())
+        .retry_policy({
+            let asked = asked.clone();
+            move |attempt, err, command| {
+                let io = std::thread::current().name() == Some("redpoll-io");
+                asked.lock().unwrap().push((attempt, err.server_code().map(str::to_owned), io));
+                let name = command.map(|c| c.name);
+                (err.server_code() == Some("LOADING") && name == Some("PING"))
+                    .then_some(Duration::from_millis(5))
+            }
+        })
+        .build()
+        .unwrap();
+    assert_eq!(client.ping().wait().unwrap(), "PONG");
+    assert_eq!(pollster::block_on(client.ping()).unwrap(), "PONG");
+    let err = client.get("k").wait().unwrap_err();
+    assert_eq!(err.server_code(), Some("WRONGTYPE"));
+    let asked = asked.lock().unwrap().clone();
+    let loading_calls =
+        asked.iter().filter(|(_, code, _)| code.as_deref() == Some("LOADING")).count();
+    assert_eq!(loading_calls, 6, "three LOADING replies per PING: {asked:?}");
+    assert_eq!(asked.iter().map(|(a, _, _)| *a).max(), Some(3), "{asked:?}");
+    assert!(asked.iter().all(|(_, _, io)| !io), "the policy ran on the I/O thread");
+    assert_eq!(asked.last().map(|(a, c, _)| (*a, c.clone())), Some((1, Some("WRONGTYPE".into()))));
+}

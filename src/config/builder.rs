@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::settings::{MAX_MAX_DEPTH, MAX_QUEUE_SIZE};
+use super::settings::{RetryPolicy, MAX_MAX_DEPTH, MAX_QUEUE_SIZE};
 use super::uri::{parse_url, DEFAULT_PORT};
 use super::validate::{check_client_name, check_host, normalize_command};
 use super::{Config, ConnectInfo, DisconnectReason, Hook, Protocol, Secret, ServerAddr, Tls};
@@ -587,6 +587,40 @@ impl ClientBuilder {
     /// written) even when they are not declared idempotent (default false).
     pub fn retry_maybe_executed(mut self, retry: bool) -> Self {
         self.config.retry_maybe_executed = retry;
+        self
+    }
+
+    /// Replaces the built-in retry policy with your own: for every failed attempt it gets the
+    /// attempt number (1 for the first failure), the error and the command's entry in the
+    /// command table (`None` for a command the table does not know), and returns the delay
+    /// before sending the command again, or `None` to give up with that error.
+    ///
+    /// It sees every failure except conversion errors: error replies (`LOADING`, `BUSY`,
+    /// `WRONGTYPE`, …), timeouts and connection errors — including `maybe_executed()` ones,
+    /// so checking [`Error::maybe_executed`] is up to it. With a policy set, the built-in
+    /// resends (of `LOADING`/`BUSY`/`TRYAGAIN` replies and, with `retry_maybe_executed`, of
+    /// idempotent commands after a lost connection) are off. The policy runs on the thread
+    /// that waits for the reply (or polls its future), never on the I/O thread; the delay is
+    /// kept by the I/O thread's timer, so awaiting needs no timer from the executor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let builder = redpoll::ClientBuilder::new().retry_policy(|attempt, err, _command| {
+    ///     let transient = err.server_code() == Some("LOADING") || err.is_timeout();
+    ///     (transient && attempt < 5).then(|| Duration::from_millis(50 << attempt))
+    /// });
+    /// ```
+    pub fn retry_policy<F>(mut self, policy: F) -> Self
+    where
+        F: Fn(u32, &Error, Option<&'static crate::commands::CommandInfo>) -> Option<Duration>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.config.retry_policy = Some(RetryPolicy(std::sync::Arc::new(policy)));
         self
     }
 

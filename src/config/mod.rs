@@ -31,7 +31,7 @@ pub use protocol::Protocol;
 pub use tls::Tls;
 
 pub(crate) use secret::Secret;
-pub(crate) use settings::{Config, Hook, ServerAddr};
+pub(crate) use settings::{Config, Hook, RetryPolicy, ServerAddr};
 #[allow(unused_imports)] // for the reactor's rustls glue
 pub(crate) use tls::{ClientAuth, Pem, TlsConfig};
 #[allow(unused_imports)] // for Client::open, the cluster and sentinel code, log redaction

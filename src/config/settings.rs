@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::commands::CommandInfo;
+
 use super::{ConnectInfo, DisconnectReason, Protocol, Secret, TlsConfig};
 use crate::Error;
 
@@ -181,6 +183,23 @@ pub(crate) struct Config {
     /// Retry commands that may have executed (`maybe_executed`) even if not idempotent
     /// (default false).
     pub(crate) retry_maybe_executed: bool,
+    /// The user's retry policy, replacing the built-in one.
+    pub(crate) retry_policy: Option<RetryPolicy>,
+}
+
+/// A user's retry policy: `(attempt, error, command) -> Some(delay)` to send the command
+/// again after `delay`, `None` to give up. Runs on the caller's thread, never the I/O thread.
+#[derive(Clone)]
+pub(crate) struct RetryPolicy(pub(crate) Arc<RetryFn>);
+
+/// The signature of a retry policy.
+pub(crate) type RetryFn =
+    dyn Fn(u32, &Error, Option<&'static CommandInfo>) -> Option<Duration> + Send + Sync;
+
+impl fmt::Debug for RetryPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<fn>")
+    }
 }
 
 impl fmt::Debug for Config {
@@ -221,6 +240,7 @@ impl fmt::Debug for Config {
             .field("max_depth", &self.max_depth)
             .field("idempotent_commands", &self.idempotent_commands)
             .field("retry_maybe_executed", &self.retry_maybe_executed)
+            .field("retry_policy", &self.retry_policy)
             .finish()
     }
 }
@@ -258,6 +278,7 @@ impl Default for Config {
             max_depth: DEFAULT_MAX_DEPTH,
             idempotent_commands: Vec::new(),
             retry_maybe_executed: false,
+            retry_policy: None,
         }
     }
 }

@@ -231,6 +231,20 @@ impl<R> Session<R> {
         }
     }
 
+    /// Hands a request to the session to send at `due` (a retry the caller's policy delayed).
+    pub(crate) fn submit_at(&mut self, req: Request<R>, due: u64, now: u64) {
+        if due <= now {
+            return self.submit(req, now);
+        }
+        if let State::Failed(e) | State::Closed(e) = &self.state {
+            let e = e.clone();
+            self.events.push_back(Event::Reply(req.reply, Err(e)));
+            return;
+        }
+        let at = self.delayed.iter().position(|(t, _)| *t > due).unwrap_or(self.delayed.len());
+        self.delayed.insert(at, (due, req));
+    }
+
     /// The transport is open (TCP connected, TLS done): send the handshake.
     pub(crate) fn handle_connected(&mut self, now: u64) {
         let State::Connecting { deadline } = self.state else { return };

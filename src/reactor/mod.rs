@@ -55,6 +55,8 @@ pub(crate) struct CommandMeta {
     pub(crate) blocking: bool,
     /// Safe to run twice: may be resent after a lost connection (with `retry_maybe_executed`).
     pub(crate) idempotent: bool,
+    /// Send only after this many ms (a retry chosen by the user's retry policy).
+    pub(crate) delay_ms: u64,
 }
 
 /// What callers ask of the I/O thread.
@@ -371,7 +373,8 @@ impl IoThread {
                     return;
                 };
                 let conn = &mut self.conns[idx];
-                let deadline = meta.timeout_ms.map(|t| now.saturating_add(t));
+                let start = now.saturating_add(meta.delay_ms);
+                let deadline = meta.timeout_ms.map(|t| start.saturating_add(t));
                 let req = Request {
                     bytes,
                     reply,
@@ -380,7 +383,11 @@ impl IoThread {
                     idempotent: meta.idempotent,
                     attempts: 0,
                 };
-                conn.session.submit(req, now);
+                if meta.delay_ms == 0 {
+                    conn.session.submit(req, now);
+                } else {
+                    conn.session.submit_at(req, start, now);
+                }
                 conn.pump(idx, &mut self.ctx);
             }
             Submission::Open { id, target, tcp, tls, session, hooks } => {
