@@ -419,3 +419,68 @@ fn a_stuck_tls_handshake_does_not_stall_other_connections() {
     assert!(worst < Duration::from_millis(500), "longest gap between PINGs: {worst:?}");
     assert!(pings > 20, "only {pings} PINGs completed");
 }
+
+#[test]
+fn a_slow_tls_handshake_through_the_proxy_leaves_other_connections_flowing() {
+    let certs = Certs::new();
+    let server = certs.server(false);
+    let proxy = support::FaultProxy::start(&server.addr());
+    proxy.set_latency(Duration::from_millis(50));
+    let other = RedisServer::new();
+    let pinger = Client::open(&other.url()).unwrap();
+    pinger.connect().wait().unwrap();
+
+    let slow = Client::builder()
+        .url(format!("rediss://{}", proxy.addr()))
+        .tls(certs.tls())
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let waiter = {
+        let slow = slow.clone();
+        thread::spawn(move || (slow.connect().wait(), started.elapsed()))
+    };
+    let (mut last, mut worst, mut pings) = (Instant::now(), Duration::ZERO, 0);
+    while !waiter.is_finished() && started.elapsed() < Duration::from_secs(10) {
+        assert_eq!(pinger.ping().wait().unwrap(), "PONG");
+        worst = worst.max(last.elapsed());
+        last = Instant::now();
+        pings += 1;
+    }
+    let (result, took) = waiter.join().unwrap();
+    result.unwrap();
+    eprintln!(
+        "TLS connect through 50 ms/chunk took {took:?}; {pings} PINGs, longest gap {worst:?}"
+    );
+    // ClientHello, ServerHello…Finished, client Finished + the confirming PING: at least two
+    // round trips of 2 × 50 ms.
+    assert!(took >= Duration::from_millis(100), "{took:?}");
+    assert!(worst < Duration::from_millis(200), "longest gap between PINGs: {worst:?}");
+    assert_eq!(slow.ping().wait().unwrap(), "PONG");
+}
+
+#[test]
+fn a_tls_connect_into_a_black_hole_honours_connect_timeout() {
+    let certs = Certs::new();
+    let server = certs.server(false);
+    let proxy = support::FaultProxy::start(&server.addr());
+    proxy.blackhole(true);
+    let client = Client::builder()
+        .url(format!("rediss://{}", proxy.addr()))
+        .tls(certs.tls())
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client.connect().wait().unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(took >= Duration::from_millis(450) && took < Duration::from_secs(3), "{took:?}");
+    proxy.heal();
+    let recovered = (0..200).any(|_| {
+        thread::sleep(Duration::from_millis(20));
+        client.ping().wait().is_ok()
+    });
+    assert!(recovered, "the client did not connect once the black hole closed");
+}
