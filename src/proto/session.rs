@@ -167,6 +167,12 @@ impl<R> Session<R> {
         }
     }
 
+    /// Requests waiting in the offline queue for a connection.
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Requests written or being written and not yet answered.
     pub(crate) fn in_flight(&self) -> usize {
         self.waiting.len()
