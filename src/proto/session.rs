@@ -430,7 +430,18 @@ impl<R> Session<R> {
         };
         match w.slot {
             Slot::Request { reply, .. } => {
-                self.events.push_back(Event::Reply(reply, Ok(frame)));
+                // A reply that comes once the deadline has passed is a timeout, as it would
+                // have been had the timer fired first: the driver's timer may fire late, or
+                // after the read in the same turn.
+                let result = if w.deadline.is_some_and(|d| d <= now) {
+                    Err(Error::Timeout {
+                        message: "request timed out; its reply came after the deadline".into(),
+                        maybe_executed: true,
+                    })
+                } else {
+                    Ok(frame)
+                };
+                self.events.push_back(Event::Reply(reply, result));
                 true
             }
             Slot::Handshake(step) => self.handshake_reply(step, &frame, now),

@@ -24,6 +24,7 @@
 mod check;
 mod driver;
 mod net;
+mod regress;
 mod rng;
 mod scenario;
 mod server;
