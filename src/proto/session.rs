@@ -523,7 +523,8 @@ impl<R> Session<R> {
     }
 
     /// Requests written whole fail (they may have run); the rest go back to the front of the
-    /// offline queue in their order, to be sent once on the next connection.
+    /// offline queue in their order, as many as `queue_size` allows, to be sent once on the
+    /// next connection.
     fn requeue_unanswered(&mut self, err: &Error, timed_out_at: Option<u64>) {
         let written = self.out.written();
         // The commands not written whole are exactly the out buffer's chunks, in order.
@@ -555,6 +556,19 @@ impl<R> Session<R> {
             } else {
                 let e = Error::protocol("internal: a waiting request lost its bytes");
                 self.events.push_back(Event::Reply(reply, Err(e)));
+            }
+        }
+        // The offline queue holds at most `queue_size`: the oldest go back in it, the rest
+        // (never sent, so safe to retry) fail as a submission to a full queue would.
+        let room = self.cfg.queue_size.saturating_sub(self.queue.len());
+        if resend.len() > room {
+            let e = Error::Disconnected(format!(
+                "the connection was lost before this command was sent and the offline queue \
+                 is full (queue_size = {})",
+                self.cfg.queue_size
+            ));
+            for req in resend.drain(room..) {
+                self.events.push_back(Event::Reply(req.reply, Err(e.clone())));
             }
         }
         for req in resend.into_iter().rev() {

@@ -83,3 +83,28 @@ fn reply_after_the_deadline_fails_with_timeout() {
     }
 }
 
+#[test]
+fn seed_254_requeued_commands_respect_queue_size() {
+    run_seed(254).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// Commands not yet written when the connection drops went back to the offline queue all of
+/// them, beyond `queue_size`.
+#[test]
+fn requeued_commands_respect_queue_size() {
+    let mut s = ready(config(1, false), 0);
+    for id in 1..=3 {
+        s.submit(request(id, None), 0);
+    }
+    s.handle_closed(Error::connection("reset"), false, 1);
+    assert_eq!(s.queued(), 1);
+    let failed: Vec<u64> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Reply(id, Err(Error::Disconnected(_))) => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, [2, 3], "the newest fail, never sent");
+}
+
