@@ -547,8 +547,16 @@ impl<R> Session<R> {
                         maybe_executed: true,
                         source: None,
                     }
-                } else {
+                } else if matches!(err, Error::Connection { .. } | Error::Timeout { .. }) {
                     err.clone().with_maybe_executed(true)
+                } else {
+                    // A protocol error has no `maybe_executed`: say that the command was
+                    // written and the connection reset, with the cause.
+                    Error::Connection {
+                        message: format!("the connection was reset: {err}"),
+                        maybe_executed: true,
+                        source: None,
+                    }
                 };
                 self.events.push_back(Event::Reply(reply, Err(e)));
             } else if let Some(bytes) = bytes {

@@ -108,3 +108,28 @@ fn requeued_commands_respect_queue_size() {
     assert_eq!(failed, [2, 3], "the newest fail, never sent");
 }
 
+#[test]
+fn seed_6_protocol_error_marks_written_commands_maybe_executed() {
+    run_seed(6).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// Bytes that are not RESP reset the connection; the commands written on it failed with
+/// `Error::Protocol`, whose `maybe_executed()` is false although the server may have run
+/// them.
+#[test]
+fn protocol_error_marks_written_commands_maybe_executed() {
+    let mut s = ready(config(10, false), 0);
+    s.submit(request(1, None), 0);
+    s.submit(request(2, None), 0);
+    s.handle_written(s.out().unwritten() as usize, 0);
+    input(&mut s, b"?garbage\r\n", 1);
+    let replies: Vec<(u64, bool)> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Reply(id, Err(e)) => Some((id, e.maybe_executed())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replies, [(1, true), (2, true)]);
+}
+
