@@ -515,6 +515,12 @@ impl<R> Session<R> {
         now: u64,
         why: DisconnectReason,
     ) {
+        if matches!(self.state, State::Connecting { .. } | State::Handshaking { .. }) {
+            // A bad reply during the handshake: this attempt failed (connect waiters hear
+            // `ConnectFailed`); no connection that had been up was lost.
+            self.attempt_failed(err.clone(), now);
+            return;
+        }
         self.requeue_unanswered(err, timed_out_at);
         if self.was_ready {
             self.events.push_back(Event::Lost(why, err.clone()));

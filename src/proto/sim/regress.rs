@@ -133,3 +133,24 @@ fn protocol_error_marks_written_commands_maybe_executed() {
     assert_eq!(replies, [(1, true), (2, true)]);
 }
 
+#[test]
+fn seed_275_bad_bytes_during_the_handshake_fail_the_attempt() {
+    run_seed(275).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// Bytes that are not RESP during a reconnect's handshake reported `Lost` (a second
+/// `on_disconnect` with no `on_connect` between) and no `ConnectFailed`.
+#[test]
+fn bad_bytes_during_the_handshake_fail_the_attempt() {
+    let mut s = ready(config(10, true), 0);
+    s.handle_closed(Error::connection("reset"), true, 1);
+    assert!(events(&mut s).iter().any(|e| matches!(e, Event::Lost(..))));
+    s.handle_timeout(100);
+    assert!(matches!(events(&mut s)[..], [Event::Connect]));
+    s.handle_connected(100);
+    s.handle_written(s.out().unwritten() as usize, 100);
+    input(&mut s, b"?garbage\r\n", 101);
+    let evs = events(&mut s);
+    assert!(evs.iter().any(|e| matches!(e, Event::ConnectFailed(_))), "{evs:?}");
+    assert!(!evs.iter().any(|e| matches!(e, Event::Lost(..))), "{evs:?}");
+}
