@@ -58,6 +58,8 @@ pub(super) struct Entry {
     pub(super) deadline: Option<u64>,
     /// Submitted as part of a MULTI … EXEC batch.
     pub(super) in_tx: bool,
+    /// Its last byte was handed to a socket: from then on it may run.
+    pub(super) written: bool,
     pub(super) outcome: Option<(u64, Outcome)>,
 }
 
@@ -93,11 +95,25 @@ impl Ledger {
         deadline: Option<u64>,
         in_tx: bool,
     ) -> u64 {
-        self.entries.push(Entry { kind, bytes, deadline, in_tx, outcome: None });
+        self.entries.push(Entry { kind, bytes, deadline, in_tx, written: false, outcome: None });
         self.pending += 1;
         self.pending_bytes += self.entries.last().map_or(0, |e| e.bytes.len());
         self.tally.requests += 1;
         self.entries.len() as u64 - 1
+    }
+
+    /// The last byte of request `id` was written: a command written whole is never sent
+    /// again (the session resends only what it did not write whole).
+    pub(super) fn written_whole(&mut self, id: u64) -> Result<(), String> {
+        let e = &mut self.entries[id as usize];
+        if e.written {
+            return Err(format!("request {id} ({}) written whole a second time", e.kind.name()));
+        }
+        if let Some((t, o)) = &e.outcome {
+            return Err(format!("request {id} written after it completed at {t} with {o:?}"));
+        }
+        e.written = true;
+        Ok(())
     }
 
     pub(super) fn pending(&self) -> usize {
@@ -172,6 +188,12 @@ impl Ledger {
                 let maybe = err.maybe_executed();
                 if matches!(err, Error::Protocol(_)) && err.to_string().contains("internal") {
                     return Err(format!("request {id}: {err}"));
+                }
+                if !maybe && e.written {
+                    return Err(format!(
+                        "request {id} ({}) failed with {err:?}, not maybe_executed, but it was written whole",
+                        e.kind.name()
+                    ));
                 }
                 if !maybe && exec.is_some_and(|x| x.count > 0) {
                     return Err(format!(

@@ -149,7 +149,7 @@ impl Sim {
     pub(super) fn describe(&self) -> String {
         let s = &self.sc;
         format!(
-            "session: {:?} connect_timeout={} read_timeout={:?} write_timeout={:?} reconnect={} queue_size={}\n\
+            "session: {:?} connect_timeout={} read_timeout={:?} write_timeout={:?} reconnect={} queue_size={} max_bulk_len={}\n\
              server: {:?}\nnet: {:?}\ntimer lateness ≤ {} ms, close at {:?}, {} arrivals",
             s.session.handshake,
             s.session.connect_timeout,
@@ -157,6 +157,7 @@ impl Sim {
             s.session.write_timeout,
             s.session.reconnect,
             s.session.queue_size,
+            s.session.limits.max_bulk_len,
             s.server,
             s.net,
             s.timer_lateness,
@@ -422,7 +423,11 @@ impl Sim {
             if ptr + s.len() > start + len {
                 return Err(format!("the session wrote bytes past the end of {tag:?}"));
             }
-            segs.push(Seg { tag, off: ptr - start, len: take });
+            let off = ptr - start;
+            if let (Tag::Req(id), true) = (tag, off + take == len) {
+                self.ledger.written_whole(id)?;
+            }
+            segs.push(Seg { tag, off, len: take });
             data.extend_from_slice(&s[..take]);
             left -= take;
         }

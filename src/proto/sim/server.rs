@@ -192,7 +192,7 @@ impl Server {
     }
 
     /// Bytes from the client arrive on connection `id`; executes every complete command.
-    /// `log` gets each executed command for the trace; `Err` when an invariant broke.
+    /// Executed commands go to `log` when tracing; `Err` when an invariant broke.
     pub(super) fn feed(
         &mut self,
         id: u64,
