@@ -7,3 +7,5 @@ pub(crate) mod handshake;
 pub(crate) mod inflight;
 pub(crate) mod outbuf;
 pub(crate) mod session;
+#[cfg(test)]
+mod sim;

@@ -45,6 +45,12 @@ impl OutBuf {
         self.written
     }
 
+    /// Bytes queued and not yet written.
+    #[cfg(test)]
+    pub(crate) fn unwritten(&self) -> u64 {
+        self.queued - self.written
+    }
+
     /// Fills `out` with the unwritten chunks for a vectored write; returns how many were filled.
     pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;

@@ -200,6 +200,12 @@ impl<R> Session<R> {
         }
     }
 
+    /// Requests waiting in the offline queue for a connection.
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Requests written or being written and not yet answered.
     pub(crate) fn in_flight(&self) -> usize {
         self.waiting.len()
@@ -495,6 +501,17 @@ impl<R> Session<R> {
         let bytes = self.out.pop_answered();
         match w.slot {
             Slot::Request { reply, blocking, idempotent, attempts } => {
+                // A reply that comes once the deadline has passed is a timeout, as it would
+                // have been had the timer fired first: the driver's timer may fire late, or
+                // after the read in the same turn.
+                if w.deadline.is_some_and(|d| d <= now) {
+                    let e = Error::Timeout {
+                        message: "request timed out; its reply came after the deadline".into(),
+                        maybe_executed: true,
+                    };
+                    self.events.push_back(Event::Reply(reply, Err(e)));
+                    return true;
+                }
                 let due = now + retry_delay(attempts);
                 let retry = attempts < self.cfg.max_attempts
                     && w.deadline.is_none_or(|d| due < d)
@@ -591,6 +608,12 @@ impl<R> Session<R> {
         now: u64,
         why: DisconnectReason,
     ) {
+        if matches!(self.state, State::Connecting { .. } | State::Handshaking { .. }) {
+            // A bad reply during the handshake: this attempt failed (connect waiters hear
+            // `ConnectFailed`); no connection that had been up was lost.
+            self.attempt_failed(err.clone(), now);
+            return;
+        }
         self.requeue_unanswered(err, timed_out_at);
         if self.was_ready {
             self.events.push_back(Event::Lost(why, err.clone()));
@@ -600,7 +623,7 @@ impl<R> Session<R> {
 
     /// Requests written whole fail (they may have run) unless they are idempotent and
     /// `retry_written` is on; the rest go back to the front of the offline queue in their
-    /// order, to be sent once on the next connection.
+    /// order, as many as `queue_size` allows, to be sent once on the next connection.
     fn requeue_unanswered(&mut self, err: &Error, timed_out_at: Option<u64>) {
         let mut stuck = std::mem::take(&mut self.stuck_write);
         let written = self.out.written();
@@ -640,11 +663,34 @@ impl<R> Session<R> {
                             maybe_executed: sent_whole,
                             source: None,
                         }
-                    } else {
+                    } else if !sent_whole
+                        || matches!(err, Error::Connection { .. } | Error::Timeout { .. })
+                    {
                         err.clone().with_maybe_executed(sent_whole)
+                    } else {
+                        // A protocol error has no `maybe_executed`: say that the command was
+                        // written and the connection reset, with the cause.
+                        Error::Connection {
+                            message: format!("the connection was reset: {err}"),
+                            maybe_executed: true,
+                            source: None,
+                        }
                     };
                     self.events.push_back(Event::Reply(reply, Err(e)));
                 }
+            }
+        }
+        // The offline queue holds at most `queue_size`: the oldest go back in it, the rest
+        // (never sent, so safe to retry) fail as a submission to a full queue would.
+        let room = self.cfg.queue_size.saturating_sub(self.queue.len());
+        if resend.len() > room {
+            let e = Error::Disconnected(format!(
+                "the connection was lost and the offline queue is full (queue_size = {}): the \
+                 command was not sent again",
+                self.cfg.queue_size
+            ));
+            for req in resend.drain(room..) {
+                self.events.push_back(Event::Reply(req.reply, Err(e.clone())));
             }
         }
         for req in resend.into_iter().rev() {

@@ -1,0 +1,586 @@
+//! The scheduler: a virtual clock that jumps to the next thing due (session timer, the
+//! 100 ms sweep, network deliveries, server timers, caller arrivals), runs one of the things
+//! due at that instant — chosen at random, so every interleaving the reactor could produce
+//! gets tried — drives the session the way `reactor/conn.rs` does, and checks the invariants
+//! after every step.
+
+use std::collections::BTreeMap;
+use std::io::IoSlice;
+
+use bytes::{Bytes, BytesMut};
+
+use super::check::{Kind, Ledger, Tally};
+use super::net::{Action, Due, Net};
+use super::rng::Rng;
+use super::scenario::{encode, Scenario};
+use super::server::{show, Seg, Server, Tag};
+use super::trace::{Step, Trace};
+use crate::error::Error;
+use crate::proto::session::{Event, Request, Session};
+
+/// The reactor's sweep period.
+const SWEEP_MS: u64 = 100;
+/// Commands handed to one vectored write (small, so long queues take several writes).
+const IOV: usize = 16;
+/// Virtual time allowed to finish the requests once faults stop.
+const QUIESCE_MS: u64 = 600_000;
+/// Steps before a run is declared stuck.
+const MAX_STEPS: u64 = 1_000_000;
+
+/// What happened in one run, for the report.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Stats {
+    pub(super) tally: Tally,
+    pub(super) steps: u64,
+    pub(super) virtual_ms: u64,
+    pub(super) connects: u64,
+    pub(super) ready: u64,
+    pub(super) lost: u64,
+    pub(super) connect_failed: u64,
+    pub(super) faults: u64,
+    pub(super) exec_without_multi: u64,
+}
+
+impl Stats {
+    pub(super) fn add(&mut self, o: &Stats) {
+        let t = &mut self.tally;
+        t.requests += o.tally.requests;
+        t.ok += o.tally.ok;
+        t.maybe_executed += o.tally.maybe_executed;
+        t.not_executed += o.tally.not_executed;
+        t.rejected_queue_full += o.tally.rejected_queue_full;
+        t.executed_after_error += o.tally.executed_after_error;
+        t.swallowed_by_multi += o.tally.swallowed_by_multi;
+        self.steps += o.steps;
+        self.virtual_ms += o.virtual_ms;
+        self.connects += o.connects;
+        self.ready += o.ready;
+        self.lost += o.lost;
+        self.connect_failed += o.connect_failed;
+        self.faults += o.faults;
+        self.exec_without_multi += o.exec_without_multi;
+    }
+}
+
+/// Something the driver can do at the current instant.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Act {
+    Arrival,
+    Timer,
+    Sweep,
+    Net(Due),
+    ServerTimer,
+    Write,
+    Close,
+}
+
+/// One simulated world.
+pub(super) struct Sim {
+    now: u64,
+    rng: Rng,
+    session: Session<u64>,
+    server: Server,
+    net: Net,
+    ledger: Ledger,
+    pub(super) trace: Trace,
+    sc: Scenario,
+    next_arrival: usize,
+    /// The armed wheel entry: (time it was armed for, time it fires).
+    timer: Option<(u64, u64)>,
+    next_sweep: u64,
+    read_buf: BytesMut,
+    /// Start address of every command's bytes → (length, tag).
+    owners: BTreeMap<usize, (usize, Tag)>,
+    hs_bytes: usize,
+    hs_steps: usize,
+    healed_at: Option<u64>,
+    closed: bool,
+    /// The request being submitted, the queue length before, and whether the session had
+    /// failed for good.
+    in_submit: Option<(u64, usize, bool)>,
+    /// Between `Event::Ready` and the `Event::Lost` that must follow it.
+    up: bool,
+    stats: Stats,
+}
+
+impl Sim {
+    pub(super) fn new(seed: u64, traced: bool) -> Sim {
+        let mut rng = Rng::new(seed);
+        let sc = Scenario::draw(&mut rng);
+        let mut server = Server::new(sc.server.clone(), rng.fork());
+        let net = Net::new(sc.net.clone(), rng.fork());
+        let mut owners = BTreeMap::new();
+        let mut hs_bytes = 0;
+        let steps = sc.session.handshake.steps();
+        for (i, (_, bytes)) in steps.iter().enumerate() {
+            owners.insert(bytes.as_ptr() as usize, (bytes.len(), Tag::Hs(i)));
+            server.expect(Tag::Hs(i), bytes.clone());
+            hs_bytes += bytes.len();
+        }
+        let hs_steps = steps.len();
+        if traced {
+            server.log = Some(Vec::new());
+        }
+        Sim {
+            now: 0,
+            rng: rng.fork(),
+            session: Session::new(sc.session.clone()),
+            server,
+            net,
+            ledger: Ledger::default(),
+            trace: Trace::new(trace_len(), traced),
+            sc,
+            next_arrival: 0,
+            timer: None,
+            next_sweep: SWEEP_MS,
+            read_buf: BytesMut::new(),
+            owners,
+            hs_bytes,
+            hs_steps,
+            healed_at: None,
+            closed: false,
+            in_submit: None,
+            up: false,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The scenario, for a failure report.
+    pub(super) fn describe(&self) -> String {
+        let s = &self.sc;
+        format!(
+            "session: {:?} connect_timeout={} read_timeout={:?} write_timeout={:?} reconnect={} queue_size={} max_bulk_len={}\n\
+             server: {:?}\nnet: {:?}\ntimer lateness ≤ {} ms, close at {:?}, {} arrivals",
+            s.session.handshake,
+            s.session.connect_timeout,
+            s.session.read_timeout,
+            s.session.write_timeout,
+            s.session.reconnect,
+            s.session.queue_size,
+            s.session.limits.max_bulk_len,
+            s.server,
+            s.net,
+            s.timer_lateness,
+            s.close_at,
+            s.arrivals.len(),
+        )
+    }
+
+    fn step(&mut self, step: impl FnOnce() -> Step) {
+        if self.trace.on {
+            self.trace.push(self.now, step());
+        }
+    }
+
+    /// Runs the world to the end and checks it.
+    pub(super) fn run(&mut self) -> Result<Stats, String> {
+        self.session.start(self.now);
+        self.pump()?;
+        let mut acts = Vec::new();
+        loop {
+            self.stats.steps += 1;
+            if self.stats.steps > MAX_STEPS {
+                return Err(format!("still running after {MAX_STEPS} steps"));
+            }
+            acts.clear();
+            self.due(&mut acts);
+            if !acts.is_empty() {
+                let act = acts[self.rng.pick(acts.len())];
+                self.act(act)?;
+                for (conn, action) in std::mem::take(&mut self.net.fired) {
+                    self.stats.faults += 1;
+                    self.step(|| Step::Fault { conn, what: action_name(action) });
+                }
+                self.check()?;
+                continue;
+            }
+            if self.next_arrival == self.sc.arrivals.len() && self.healed_at.is_none() {
+                self.net.heal();
+                self.healed_at = Some(self.now);
+                self.step(|| Step::Heal);
+                continue;
+            }
+            if self.healed_at.is_some() && self.ledger.pending() == 0 && !self.net.busy() {
+                break;
+            }
+            let Some(next) = self.next_time() else {
+                return Err(format!(
+                    "nothing left to happen, but {} requests are pending",
+                    self.ledger.pending()
+                ));
+            };
+            if self.healed_at.is_some_and(|h| next > h + QUIESCE_MS) {
+                return Err(format!(
+                    "{} requests still pending {QUIESCE_MS} ms after the faults stopped",
+                    self.ledger.pending()
+                ));
+            }
+            self.now = next;
+            if self.session.in_flight() == 0 && self.next_sweep < self.now {
+                // Sweeps with nothing in flight do nothing: skip them, keeping the cadence.
+                let behind = self.now - self.next_sweep;
+                self.next_sweep += behind.div_ceil(SWEEP_MS) * SWEEP_MS;
+            }
+        }
+        // Quiesced: closing must find nothing left inside the session.
+        self.session.close(self.now);
+        self.pump()?;
+        self.ledger.finish(&self.server)?;
+        self.stats.tally = self.ledger.tally.clone();
+        self.stats.virtual_ms = self.now;
+        self.stats.exec_without_multi = self.server.exec_without_multi;
+        Ok(self.stats.clone())
+    }
+
+    fn due(&self, acts: &mut Vec<Act>) {
+        let now = self.now;
+        if self.sc.arrivals.get(self.next_arrival).is_some_and(|a| a.at <= now) {
+            acts.push(Act::Arrival);
+        }
+        if self.timer.is_some_and(|(_, fire)| fire <= now) {
+            acts.push(Act::Timer);
+        }
+        if self.next_sweep <= now {
+            acts.push(Act::Sweep);
+        }
+        self.net.due(now, acts);
+        if self.server.next_timer().is_some_and(|t| t <= now) {
+            acts.push(Act::ServerTimer);
+        }
+        if !self.session.out().is_empty() && self.net.write_room().is_some_and(|r| r > 0) {
+            acts.push(Act::Write);
+        }
+        if !self.closed && self.sc.close_at.is_some_and(|t| t <= now) {
+            acts.push(Act::Close);
+        }
+    }
+
+    fn next_time(&self) -> Option<u64> {
+        let sweep = (self.session.in_flight() > 0).then_some(self.next_sweep);
+        [
+            self.sc.arrivals.get(self.next_arrival).map(|a| a.at),
+            self.timer.map(|(_, fire)| fire),
+            sweep,
+            self.net.next_time(),
+            self.server.next_timer(),
+            self.sc.close_at.filter(|_| !self.closed),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn act(&mut self, act: Act) -> Result<(), String> {
+        let now = self.now;
+        match act {
+            Act::Arrival => {
+                let specs = self.sc.arrivals[self.next_arrival].specs.clone();
+                self.next_arrival += 1;
+                let in_tx = specs.len() > 1;
+                for spec in specs {
+                    self.submit(&spec, in_tx)?;
+                }
+            }
+            Act::Timer => {
+                self.timer = None;
+                self.step(|| Step::Timeout);
+                self.session.handle_timeout(now);
+                self.pump()?;
+            }
+            Act::Sweep => {
+                self.next_sweep = now + SWEEP_MS;
+                if self.session.in_flight() > 0 {
+                    self.step(|| Step::Sweep);
+                    self.session.handle_sweep(now);
+                    self.pump()?;
+                }
+            }
+            Act::Close => {
+                self.closed = true;
+                self.step(|| Step::Event("close()"));
+                self.session.close(now);
+                self.pump()?;
+            }
+            Act::ServerTimer => {
+                let touched = self.server.on_timer(now)?;
+                self.server_log();
+                self.route(touched);
+            }
+            Act::Write => self.write()?,
+            Act::Net(Due::ConnectDone) => match self.net.finish_connect(now, &mut self.server) {
+                Ok(conn) => {
+                    self.step(|| Step::Connected { conn });
+                    self.read_buf.clear();
+                    self.session.handle_connected(now);
+                    self.pump()?;
+                }
+                Err(conn) => {
+                    self.step(|| Step::ConnectFailed { conn });
+                    self.session
+                        .handle_connect_failed(Error::connection("connection refused"), now);
+                    self.pump()?;
+                }
+            },
+            Act::Net(Due::ToServer(conn)) => {
+                let (chunk, close) = self.net.deliver_to_server(conn);
+                if let Some((data, segs)) = chunk {
+                    self.step(|| Step::ServerRecv { conn, bytes: data.len() });
+                    let touched = self.server.feed(conn, &data, &segs, now);
+                    self.server_log();
+                    self.route(touched?);
+                }
+                if close {
+                    self.server.close(conn);
+                }
+            }
+            Act::Net(Due::ToClient) => {
+                let data = self.net.deliver_to_client(now);
+                self.read_buf.extend_from_slice(&data);
+                self.session.handle_input(&mut self.read_buf, now);
+                let left = self.read_buf.len();
+                let conn = self.net.current_id().unwrap_or(0);
+                self.step(|| Step::Read { conn, bytes: data.len(), left });
+                if left > self.server.max_frame.max(64) {
+                    return Err(format!(
+                        "{left} bytes stay in the read buffer, more than the largest reply ({})",
+                        self.server.max_frame
+                    ));
+                }
+                self.pump()?;
+            }
+            Act::Net(Due::Notice) => {
+                let eof = self.net.take_notice().unwrap_or(true);
+                let conn = self.net.current_id().unwrap_or(0);
+                self.step(|| Step::Closed { conn, eof });
+                let err = if eof {
+                    Error::connection("the server closed the connection")
+                } else {
+                    Error::io("read failed", std::io::ErrorKind::ConnectionReset.into())
+                };
+                self.session.handle_closed(err, eof, now);
+                self.detach();
+                self.pump()?;
+            }
+            Act::Net(Due::Fault) => {
+                self.net.fire_due(now, &mut self.server);
+            }
+        }
+        Ok(())
+    }
+
+    fn submit(&mut self, spec: &super::scenario::Spec, in_tx: bool) -> Result<(), String> {
+        let now = self.now;
+        let id = self.ledger.entries.len() as u64;
+        let bytes = encode(spec, id);
+        let deadline = spec.timeout.map(|t| now + t);
+        self.ledger.add(spec.kind, bytes.clone(), deadline, in_tx);
+        self.owners.insert(bytes.as_ptr() as usize, (bytes.len(), Tag::Req(id)));
+        self.server.expect(Tag::Req(id), bytes.clone());
+        if spec.kind == Kind::Blpop {
+            if let Some(after) = spec.blpop.1 {
+                let key = Bytes::from(format!("l:{id}"));
+                self.server.schedule_push(now + after, key, Bytes::from(format!("x:{id}")));
+            }
+        }
+        self.step(|| Step::Submit { id, what: spec.kind.name(), deadline });
+        let terminal = self.session.terminal_error().is_some();
+        self.in_submit = Some((id, self.session.queued(), terminal));
+        let blocking = spec.kind == Kind::Blpop;
+        // Resends (LOADING, idempotent) are off in these scenarios: see `scenario.rs`.
+        let req = Request { bytes, reply: id, deadline, blocking, idempotent: false, attempts: 0 };
+        self.session.submit(req, now);
+        let r = self.pump();
+        self.in_submit = None;
+        r
+    }
+
+    /// Writes from the session's out buffer as the reactor's `flush` does, recording which
+    /// command every byte came from.
+    fn write(&mut self) -> Result<(), String> {
+        let now = self.now;
+        let conn = self.net.current_id().unwrap_or(0);
+        if self.net.current.as_ref().is_some_and(|l| l.broken) {
+            self.step(|| Step::WriteFailed { conn });
+            let e = std::io::ErrorKind::ConnectionReset.into();
+            self.session.handle_closed(Error::io("write failed", e), false, now);
+            self.detach();
+            return self.pump();
+        }
+        let mut iov = [IoSlice::new(&[]); IOV];
+        let n = self.session.out().slices(&mut iov);
+        let offered: usize = iov[..n].iter().map(|s| s.len()).sum();
+        let k = self.net.accept(offered);
+        let mut data = Vec::with_capacity(k);
+        let mut segs = Vec::new();
+        let mut left = k;
+        for s in &iov[..n] {
+            if left == 0 {
+                break;
+            }
+            let take = s.len().min(left);
+            let ptr = s.as_ptr() as usize;
+            let Some((&start, &(len, tag))) = self.owners.range(..=ptr).next_back() else {
+                return Err("the session wrote bytes that no command owns".into());
+            };
+            if ptr + s.len() > start + len {
+                return Err(format!("the session wrote bytes past the end of {tag:?}"));
+            }
+            let off = ptr - start;
+            if let (Tag::Req(id), true) = (tag, off + take == len) {
+                self.ledger.written_whole(id)?;
+            }
+            segs.push(Seg { tag, off, len: take });
+            data.extend_from_slice(&s[..take]);
+            left -= take;
+        }
+        self.step(|| Step::Write { conn, offered, accepted: k });
+        self.net.client_write(now, Bytes::from(data), segs, &mut self.server);
+        self.session.handle_written(k, now);
+        self.pump()
+    }
+
+    fn detach(&mut self) {
+        if let Some((conn, linger)) = self.net.detach(&mut self.server) {
+            self.step(|| Step::Detach { conn, linger });
+        }
+        self.read_buf = BytesMut::new();
+    }
+
+    /// Hands the replies the server produced to the network.
+    fn route(&mut self, conns: Vec<u64>) {
+        for conn in conns {
+            let out = self.server.take_output(conn);
+            self.net.server_write(conn, self.now, out, &mut self.server);
+        }
+    }
+
+    fn server_log(&mut self) {
+        let Some(log) = self.server.log.as_mut() else { return };
+        let entries = std::mem::take(log);
+        for (conn, tag, cmd) in entries {
+            let tag = match tag {
+                Tag::Req(u64::MAX) => "another client".to_string(),
+                tag => format!("{tag:?}"),
+            };
+            self.step(|| Step::Exec { conn, tag, cmd });
+        }
+    }
+
+    /// Drains the session's events the way `Conn::pump` does, checking each reply.
+    fn pump(&mut self) -> Result<(), String> {
+        while let Some(ev) = self.session.poll_event() {
+            match ev {
+                Event::Reply(id, result) => {
+                    if let Some((sub, queued, terminal)) = self.in_submit {
+                        if sub != id {
+                            return Err(format!("submitting request {sub} completed request {id}"));
+                        }
+                        if matches!(result, Err(Error::Disconnected(_))) && !terminal {
+                            if queued < self.sc.session.queue_size {
+                                return Err(format!(
+                                    "request {id} rejected as the queue is full, with {queued} of {} queued",
+                                    self.sc.session.queue_size
+                                ));
+                            }
+                            self.ledger.tally.rejected_queue_full += 1;
+                        }
+                    }
+                    let ok = result.is_ok();
+                    self.step(|| Step::Reply {
+                        id,
+                        ok,
+                        detail: match &result {
+                            Ok(f) => show(f),
+                            Err(e) => format!("{e} (maybe_executed: {})", e.maybe_executed()),
+                        },
+                    });
+                    self.ledger.complete(id, result, self.now, &self.server)?;
+                }
+                Event::Connect => {
+                    self.stats.connects += 1;
+                    self.read_buf = BytesMut::new();
+                    let (conn, outcome) = self.net.connect(self.now, &mut self.server);
+                    self.step(|| Step::Connect { conn, outcome });
+                }
+                Event::Disconnect => {
+                    self.step(|| Step::Event("Disconnect"));
+                    self.detach();
+                }
+                Event::Ready { .. } => {
+                    self.stats.ready += 1;
+                    self.step(|| Step::Event("Ready"));
+                    if !self.session.is_ready() || self.up {
+                        return Err("Event::Ready while the session is not ready, or twice".into());
+                    }
+                    self.up = true;
+                }
+                Event::ConnectFailed(_) => {
+                    self.stats.connect_failed += 1;
+                    self.step(|| Step::Event("ConnectFailed"));
+                    if self.up {
+                        return Err("Event::ConnectFailed for a connection that was ready".into());
+                    }
+                }
+                Event::Lost(..) => {
+                    self.stats.lost += 1;
+                    self.step(|| Step::Event("Lost"));
+                    if !self.up {
+                        return Err("Event::Lost for a connection that never became ready".into());
+                    }
+                    self.up = false;
+                }
+            }
+        }
+        self.rearm();
+        Ok(())
+    }
+
+    /// `Conn::rearm`: a lazy timer, moved only when the session wants it earlier; it fires
+    /// up to the scenario's lateness after its time.
+    fn rearm(&mut self) {
+        let Some(want) = self.session.poll_timeout() else { return };
+        if self.timer.is_some_and(|(armed, _)| armed <= want) {
+            return;
+        }
+        let late = self.rng.below(self.sc.timer_lateness + 1);
+        self.timer = Some((want, want.max(self.now) + late));
+    }
+
+    /// The invariants that hold after every step.
+    fn check(&self) -> Result<(), String> {
+        let queued = self.session.queued();
+        if queued > self.sc.session.queue_size {
+            return Err(format!(
+                "{queued} requests in the offline queue, more than queue_size {}",
+                self.sc.session.queue_size
+            ));
+        }
+        let out = self.session.out().unwritten();
+        let bound = (self.ledger.pending_bytes() + self.hs_bytes) as u64;
+        if out > bound {
+            return Err(format!(
+                "{out} bytes buffered to write, more than the {bound} bytes of pending commands and handshake"
+            ));
+        }
+        let in_flight = self.session.in_flight();
+        if in_flight > self.ledger.pending() + self.hs_steps {
+            return Err(format!(
+                "{in_flight} entries in flight for {} pending requests",
+                self.ledger.pending()
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Reset => "reset",
+        Action::ServerClose => "server close",
+        Action::Blackhole => "black hole",
+    }
+}
+
+fn trace_len() -> usize {
+    std::env::var("SIM_TRACE").ok().and_then(|v| v.parse().ok()).unwrap_or(80)
+}

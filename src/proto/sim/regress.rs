@@ -1,0 +1,160 @@
+//! The bugs the simulator found, each pinned twice: by the seed that found it (which depends
+//! on the generator and may drift if the generator changes) and by a hand-driven session
+//! that shows the same fault in a few calls.
+#![cfg(test)]
+
+use bytes::{Bytes, BytesMut};
+
+use super::run_seed;
+use crate::error::Error;
+use crate::proto::backoff::Backoff;
+use crate::proto::handshake::{Handshake, HandshakeConfig};
+use crate::proto::session::{Event, Request, Session, SessionConfig};
+use crate::resp::Limits;
+
+fn config(queue_size: usize, password: bool) -> SessionConfig {
+    SessionConfig {
+        handshake: Handshake::new(&HandshakeConfig {
+            protocol: 2,
+            password: password.then(|| b"pw".to_vec()),
+            ..Default::default()
+        }),
+        connect_timeout: 1_000,
+        read_timeout: None,
+        write_timeout: None,
+        reconnect: true,
+        backoff: Backoff::new(10, 10, 0.0, 1),
+        queue_size,
+        limits: Limits::default(),
+        retry_written: false,
+        max_attempts: 1,
+    }
+}
+
+fn request(id: u64, deadline: Option<u64>) -> Request<u64> {
+    Request {
+        bytes: Bytes::from_static(b"*1\r\n$4\r\nPING\r\n"),
+        reply: id,
+        deadline,
+        blocking: false,
+        idempotent: false,
+        attempts: 0,
+    }
+}
+
+fn events(s: &mut Session<u64>) -> Vec<Event<u64>> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+/// A session connected at `now` with its handshake answered.
+fn ready(cfg: SessionConfig, now: u64) -> Session<u64> {
+    let mut s = Session::new(cfg);
+    s.start(now);
+    s.handle_connected(now);
+    let n = s.out().unwritten() as usize;
+    s.handle_written(n, now);
+    let steps = s.in_flight();
+    let mut input = BytesMut::from(&b"+OK\r\n".repeat(steps)[..]);
+    s.handle_input(&mut input, now);
+    assert!(s.is_ready());
+    events(&mut s);
+    s
+}
+
+fn input(s: &mut Session<u64>, bytes: &[u8], now: u64) {
+    s.handle_input(&mut BytesMut::from(bytes), now);
+}
+
+#[test]
+fn seed_3_reply_after_the_deadline_fails_with_timeout() {
+    run_seed(3).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// The reactor reads before it fires timers, and its timer may fire late: a reply read once
+/// the deadline has passed used to complete the request successfully.
+#[test]
+fn reply_after_the_deadline_fails_with_timeout() {
+    let mut s = ready(config(10, false), 0);
+    s.submit(request(1, Some(10)), 0);
+    s.submit(request(2, Some(20)), 0);
+    s.handle_written(s.out().unwritten() as usize, 0);
+    input(&mut s, b"+PONG\r\n", 10);
+    input(&mut s, b"+PONG\r\n", 19);
+    match &events(&mut s)[..] {
+        [Event::Reply(1, Err(Error::Timeout { maybe_executed: true, .. })), Event::Reply(2, Ok(_))] =>
+            {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn seed_254_requeued_commands_respect_queue_size() {
+    run_seed(254).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// Commands not yet written when the connection drops went back to the offline queue all of
+/// them, beyond `queue_size`.
+#[test]
+fn requeued_commands_respect_queue_size() {
+    let mut s = ready(config(1, false), 0);
+    for id in 1..=3 {
+        s.submit(request(id, None), 0);
+    }
+    s.handle_closed(Error::connection("reset"), false, 1);
+    assert_eq!(s.queued(), 1);
+    let failed: Vec<u64> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Reply(id, Err(Error::Disconnected(_))) => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, [2, 3], "the newest fail, never sent");
+}
+
+#[test]
+fn seed_6_protocol_error_marks_written_commands_maybe_executed() {
+    run_seed(6).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// Bytes that are not RESP reset the connection; the commands written on it failed with
+/// `Error::Protocol`, whose `maybe_executed()` is false although the server may have run
+/// them.
+#[test]
+fn protocol_error_marks_written_commands_maybe_executed() {
+    let mut s = ready(config(10, false), 0);
+    s.submit(request(1, None), 0);
+    s.submit(request(2, None), 0);
+    s.handle_written(s.out().unwritten() as usize, 0);
+    input(&mut s, b"?garbage\r\n", 1);
+    let replies: Vec<(u64, bool)> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Reply(id, Err(e)) => Some((id, e.maybe_executed())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replies, [(1, true), (2, true)]);
+}
+
+#[test]
+fn seed_275_bad_bytes_during_the_handshake_fail_the_attempt() {
+    run_seed(275).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// Bytes that are not RESP during a reconnect's handshake reported `Lost` (a second
+/// `on_disconnect` with no `on_connect` between) and no `ConnectFailed`.
+#[test]
+fn bad_bytes_during_the_handshake_fail_the_attempt() {
+    let mut s = ready(config(10, true), 0);
+    s.handle_closed(Error::connection("reset"), true, 1);
+    assert!(events(&mut s).iter().any(|e| matches!(e, Event::Lost(..))));
+    s.handle_timeout(100);
+    assert!(matches!(events(&mut s)[..], [Event::Connect]));
+    s.handle_connected(100);
+    s.handle_written(s.out().unwritten() as usize, 100);
+    input(&mut s, b"?garbage\r\n", 101);
+    let evs = events(&mut s);
+    assert!(evs.iter().any(|e| matches!(e, Event::ConnectFailed(_))), "{evs:?}");
+    assert!(!evs.iter().any(|e| matches!(e, Event::Lost(..))), "{evs:?}");
+}
