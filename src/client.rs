@@ -125,6 +125,39 @@ fn server_timeout(info: &CommandInfo, buf: &CommandBuf) -> Option<Option<Duratio
     }
 }
 
+/// The command-table entry of the command in `buf` (its subcommand resolved), if known.
+pub(crate) fn command_info(buf: &CommandBuf) -> Option<&'static CommandInfo> {
+    let mut args = buf.args();
+    let name = args.next()?;
+    match args.next() {
+        Some(sub) => commands::lookup(&[name, sub]).or_else(|| commands::lookup(&[name])),
+        None => commands::lookup(&[name]),
+    }
+}
+
+/// Why a command must not go over a connection that other callers share, if it must not.
+pub(crate) fn unshareable(info: &CommandInfo) -> Option<String> {
+    let why = match info.name {
+        "MULTI" | "EXEC" | "DISCARD" | "WATCH" | "UNWATCH" => {
+            "it would make other callers' commands part of the transaction (or end theirs); \
+             transactions need a connection of their own, which this version does not offer yet"
+        }
+        "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE" | "UNSUBSCRIBE" | "PUNSUBSCRIBE"
+        | "SUNSUBSCRIBE" | "MONITOR" | "SYNC" | "PSYNC" => {
+            "it turns the connection into a stream of pushed messages that other callers' replies \
+             would be mixed with; it needs a connection of its own, which this version does not \
+             offer yet"
+        }
+        "CLIENT REPLY" | "QUIT" => "it breaks the one-reply-per-command order the client relies on",
+        "SELECT" => "a reconnect would silently undo it: set the database with `.db(n)` or the URI",
+        "HELLO" => "a reconnect would silently undo it: set the protocol with `.protocol(n)`",
+        "AUTH" => "a reconnect would silently undo it: set the credentials in the URI or builder",
+        "RESET" => "it resets the connection's state under every other caller",
+        _ => return None,
+    };
+    Some(format!("{} on a shared connection: {why}", info.name))
+}
+
 /// Commands that may run twice without harm beyond the read-only ones of the command table.
 const DEFAULT_IDEMPOTENT: &[&str] = &[
     "GET", "MGET", "EXISTS", "TYPE", "TTL", "PTTL", "KEYS", "SCAN", "INFO", "PING", "ECHO", "TIME",
@@ -240,12 +273,12 @@ impl ClientCore {
     /// `retry_maybe_executed(true)`.
     pub(crate) fn meta_for(
         &self,
+        info: Option<&'static CommandInfo>,
         buf: &CommandBuf,
         explicit_timeout: Option<Duration>,
         explicit_idempotent: bool,
     ) -> CommandMeta {
         let ms = |d: Duration| Some(millis(d));
-        let info = buf.args().next().and_then(|name| commands::lookup(&[name]));
         let blocking = info.and_then(|info| server_timeout(info, buf));
         let idempotent =
             self.retry_written && (explicit_idempotent || self.is_idempotent(info, buf));

@@ -83,6 +83,15 @@ pub enum Error {
     /// message. The client does not retry a certificate failure in a loop.
     #[error("TLS error: {0}")]
     Tls(String),
+    /// The command cannot be sent this way: on a connection that other callers share it
+    /// would change what their commands do or mix up whose reply is whose (`MULTI`,
+    /// `SUBSCRIBE`, `MONITOR`, `CLIENT REPLY`), or change state that a reconnect silently
+    /// undoes (`SELECT`, `HELLO`, `AUTH`, `RESET`).
+    ///
+    /// What to do: use what the message names instead: the client's configuration (`db`,
+    /// `protocol`, credentials) or the dedicated API. Nothing was sent.
+    #[error("not sent: {0}")]
+    Usage(String),
     /// A reply could not be converted into the requested Rust type.
     ///
     /// What to do: ask for a type that fits the reply (`.decode::<redpoll::Value>()` accepts

@@ -11,9 +11,10 @@ use bytes::Bytes;
 
 use std::sync::Arc;
 
-use crate::client::ClientCore;
-use crate::commands::{self, CommandInfo};
+use crate::client::{self, ClientCore};
+use crate::commands::CommandInfo;
 use crate::error::Error;
+use crate::fork;
 use crate::oneshot;
 use crate::reactor::{self, CommandMeta};
 use crate::resp::{parse_frame, CommandBuf, FromValue, Limits, ToArg, Value};
@@ -136,8 +137,18 @@ impl<'c, T> Cmd<'c, T> {
         match self.kind {
             Kind::Connect => self.core.submit_connect(tx),
             Kind::Command => {
-                let meta = self.core.meta_for(&self.buf, self.timeout, self.idempotent);
-                let info = self.buf.args().next().and_then(|name| commands::lookup(&[name]));
+                let info = client::command_info(&self.buf);
+                if let Some(why) = info.and_then(client::unshareable) {
+                    let _ = tx.send(Err(Error::Usage(why)));
+                    return Reply {
+                        rx,
+                        limits,
+                        retry,
+                        generation: fork::generation(),
+                        _reply: PhantomData,
+                    };
+                }
+                let meta = self.core.meta_for(info, &self.buf, self.timeout, self.idempotent);
                 let bytes = self.buf.finish();
                 if self.core.retry_policy.is_some() {
                     // Only with a user's policy does the reply keep what a resend needs.
@@ -152,7 +163,7 @@ impl<'c, T> Cmd<'c, T> {
                 self.core.submit(bytes, tx, meta);
             }
         }
-        Reply { rx, limits, retry, _reply: PhantomData }
+        Reply { rx, limits, retry, generation: fork::generation(), _reply: PhantomData }
     }
 
     /// Sends the command and blocks the calling thread until its reply arrives.
@@ -200,6 +211,8 @@ pub struct Reply<T = Value> {
     limits: Limits,
     /// What a resend needs, kept only when the client has a retry policy.
     retry: Option<Box<Retry>>,
+    /// The fork generation it was sent in: in a child, nothing will ever answer it.
+    generation: u64,
     _reply: PhantomData<fn() -> T>,
 }
 
@@ -251,10 +264,18 @@ impl<T: FromValue> Reply<T> {
             "Reply::wait() called on redpoll's I/O thread: it would wait for itself forever"
         );
         loop {
+            if self.generation != fork::generation() && !self.rx.is_ready() {
+                return Err(Error::Disconnected(
+                    "sent before fork(); only the parent gets its reply".into(),
+                ));
+            }
             let result = decode(self.rx.wait().unwrap_or_else(|_| Err(closed())), &self.limits);
             match (&result, self.retry.as_mut()) {
                 (Err(e), Some(retry)) => match retry.again(e) {
-                    Some(rx) => self.rx = rx,
+                    Some(rx) => {
+                        self.rx = rx;
+                        self.generation = fork::generation();
+                    }
                     None => return result,
                 },
                 _ => return result,
@@ -268,6 +289,11 @@ impl<T: FromValue> Future for Reply<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        if this.generation != fork::generation() && !this.rx.is_ready() {
+            return Poll::Ready(Err(Error::Disconnected(
+                "sent before fork(); only the parent gets its reply".into(),
+            )));
+        }
         loop {
             let result = match Pin::new(&mut this.rx).poll(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -277,7 +303,10 @@ impl<T: FromValue> Future for Reply<T> {
             };
             match (&result, this.retry.as_mut()) {
                 (Err(e), Some(retry)) => match retry.again(e) {
-                    Some(rx) => this.rx = rx,
+                    Some(rx) => {
+                        this.rx = rx;
+                        this.generation = fork::generation();
+                    }
                     None => return Poll::Ready(result),
                 },
                 _ => return Poll::Ready(result),

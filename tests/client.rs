@@ -263,3 +263,29 @@ fn dropping_the_client_fails_what_is_pending() {
     assert!(err.is_connection(), "{err:?}");
     assert!(err.maybe_executed(), "DEBUG SLEEP was written: {err:?}");
 }
+
+#[test]
+fn commands_that_would_hijack_the_shared_connection_are_refused() {
+    let server = RedisServer::new();
+    let client = client_for(&server);
+    client.set("k", "v").wait().unwrap();
+    for (name, args) in [
+        ("MULTI", &[][..]),
+        ("multi", &[][..]),
+        ("SUBSCRIBE", &["news"][..]),
+        ("MONITOR", &[][..]),
+        ("SELECT", &["2"][..]),
+        ("CLIENT", &["REPLY", "OFF"][..]),
+        ("client", &["reply", "skip"][..]),
+    ] {
+        let err = client.cmd(name).arg(args).wait().unwrap_err();
+        assert!(matches!(err, Error::Usage(_)), "{name} {args:?}: {err:?}");
+        assert!(!err.maybe_executed());
+    }
+    // Nothing reached the server: the connection still answers in step.
+    let got: Option<String> = client.get("k").decode().wait().unwrap();
+    assert_eq!(got.as_deref(), Some("v"));
+    // Subcommands of the same containers that do not hijack the connection still go through.
+    let name: Option<String> = client.cmd("CLIENT").arg("GETNAME").decode().wait().unwrap();
+    assert_eq!(name, None);
+}

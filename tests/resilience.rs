@@ -334,3 +334,23 @@ fn a_user_retry_policy_decides_on_the_callers_thread() {
     assert!(asked.iter().all(|(_, _, io)| !io), "the policy ran on the I/O thread");
     assert_eq!(asked.last().map(|(a, c, _)| (*a, c.clone())), Some((1, Some("WRONGTYPE".into()))));
 }
+
+/// Redis answers a connection over `maxclients` with `-ERR max number of clients reached`
+/// and closes it. With any handshake step (a password, a database, RESP3, a name) that
+/// reply is judged a permanent refusal: the client fails for good instead of reconnecting.
+#[test]
+fn maxclients_at_handshake_is_retried() {
+    let full = Script::new().send(b"-ERR max number of clients reached\r\n").close();
+    let ok = Script::new().serve(|_args| Some(b"+OK\r\n".to_vec()));
+    let server = FakeServer::start_each(vec![full, ok]);
+    let client = Client::builder()
+        .url(&format!("{}/1", server.url()))
+        .reconnect_delay(Duration::from_millis(10))
+        .build()
+        .unwrap();
+    // connect() reports the first failure; the client must recover on its own.
+    let first = client.connect().wait().unwrap_err();
+    assert!(first.to_string().contains("max number of clients"), "{first}");
+    let recovered = eventually(Duration::from_secs(3), || client.ping().wait().is_ok());
+    assert!(recovered, "the client gave up for good after one maxclients refusal");
+}

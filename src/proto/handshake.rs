@@ -158,7 +158,10 @@ pub(crate) fn judge(step: Step, reply: Value) -> Verdict {
         // would without the PING.
         _ if step == Step::Ping => Verdict::Ok { server_version: None },
         Value::Error(e) => {
-            let transient = matches!(e.code(), "LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN");
+            // `-ERR max number of clients reached` is how Redis turns away a connection over
+            // `maxclients`: it passes as clients leave.
+            let transient = matches!(e.code(), "LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN")
+                || e.detail().starts_with("max number of clients reached");
             // The server's code stays first so `Error::server_code()` still answers WRONGPASS.
             let line =
                 format!("{} {} refused by the server: {}", e.code(), step.name(), e.detail());

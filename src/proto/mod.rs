@@ -8,4 +8,6 @@ pub(crate) mod inflight;
 pub(crate) mod outbuf;
 pub(crate) mod session;
 #[cfg(test)]
+mod session_tests;
+#[cfg(test)]
 mod sim;

@@ -148,6 +148,9 @@ pub(crate) struct Session<R> {
     decoder: Decoder,
     waiting: Fifo<Waiting<R>>,
     queue: VecDeque<Request<R>>,
+    /// No later than the earliest deadline in `queue` (may be stale-early: a timer then fires
+    /// for nothing and `expire_queued` recomputes it). Keeps `poll_timeout` O(1).
+    queue_deadline: Option<u64>,
     /// Requests to send again at a time (after `LOADING` & co), ordered by that time.
     delayed: VecDeque<(u64, Request<R>)>,
     out: OutBuf,
@@ -158,6 +161,9 @@ pub(crate) struct Session<R> {
     was_ready: bool,
     /// A write stalled: the first command not written whole fails instead of being resent.
     stuck_write: bool,
+    /// Ready without having heard from the server (no handshake step): the backoff resets
+    /// on the first reply instead, so accept-then-close servers are still backed off from.
+    reset_backoff_on_reply: bool,
 }
 
 impl<R> Session<R> {
@@ -170,6 +176,7 @@ impl<R> Session<R> {
             decoder,
             waiting: Fifo::default(),
             queue: VecDeque::new(),
+            queue_deadline: None,
             delayed: VecDeque::new(),
             out: OutBuf::default(),
             events: VecDeque::new(),
@@ -177,6 +184,7 @@ impl<R> Session<R> {
             last_output: 0,
             was_ready: false,
             stuck_write: false,
+            reset_backoff_on_reply: false,
         }
     }
 
@@ -231,10 +239,15 @@ impl<R> Session<R> {
                     ));
                     self.events.push_back(Event::Reply(req.reply, Err(e)));
                 } else {
-                    self.queue.push_back(req);
+                    self.enqueue_back(req);
                 }
             }
         }
+    }
+
+    fn enqueue_back(&mut self, req: Request<R>) {
+        self.queue_deadline = min_opt(self.queue_deadline, req.deadline);
+        self.queue.push_back(req);
     }
 
     /// Hands a request to the session to send at `due` (a retry the caller's policy delayed).
@@ -314,8 +327,13 @@ impl<R> Session<R> {
     /// `n` bytes from the front of [`out`](Session::out) were written.
     pub(crate) fn handle_written(&mut self, n: usize, now: u64) {
         if n > 0 {
+            let before = self.out.written();
             self.out.advance(n);
             self.last_output = now;
+            // The awaited reply's silence starts when its command went out whole.
+            if self.waiting.front().is_some_and(|w| w.end > before && w.end <= self.out.written()) {
+                self.last_input = now;
+            }
         }
     }
 
@@ -356,7 +374,7 @@ impl<R> Session<R> {
             State::Connecting { deadline } | State::Handshaking { deadline, .. } => Some(deadline),
             _ => None,
         };
-        let queued = self.queue.iter().filter_map(|r| r.deadline).min();
+        let queued = self.queue_deadline;
         let retry = self.delayed.iter().map(|(at, r)| r.deadline.map_or(*at, |d| d.min(*at))).min();
         [state, self.waiting.earliest_deadline(), queued, retry].into_iter().flatten().min()
     }
@@ -499,6 +517,10 @@ impl<R> Session<R> {
             return false;
         };
         let bytes = self.out.pop_answered();
+        if self.reset_backoff_on_reply {
+            self.reset_backoff_on_reply = false;
+            self.cfg.backoff.reset();
+        }
         match w.slot {
             Slot::Request { reply, blocking, idempotent, attempts } => {
                 // A reply that comes once the deadline has passed is a timeout, as it would
@@ -579,11 +601,16 @@ impl<R> Session<R> {
         };
         self.state = State::Ready;
         self.was_ready = true;
-        self.cfg.backoff.reset();
+        if self.cfg.handshake.steps().is_empty() {
+            self.reset_backoff_on_reply = true;
+        } else {
+            self.cfg.backoff.reset();
+        }
         self.events.push_back(Event::Ready { server_version: version });
         while let Some(req) = self.queue.pop_front() {
             self.write_request(req, now);
         }
+        self.queue_deadline = None;
     }
 
     fn begin_connect(&mut self, now: u64) {
@@ -694,6 +721,7 @@ impl<R> Session<R> {
             }
         }
         for req in resend.into_iter().rev() {
+            self.queue_deadline = min_opt(self.queue_deadline, req.deadline);
             self.queue.push_front(req);
         }
     }
@@ -705,7 +733,7 @@ impl<R> Session<R> {
             if matches!(self.state, State::Ready) {
                 self.write_request(req, now);
             } else {
-                self.queue.push_back(req);
+                self.enqueue_back(req);
             }
         }
         if self.delayed.iter().any(|(_, r)| r.deadline.is_some_and(|d| d <= now)) {
@@ -753,14 +781,14 @@ impl<R> Session<R> {
         if refused {
             self.events.push_back(Event::ConnectFailed(err.clone()));
         }
-        for r in self.queue.drain(..) {
+        for r in self.queue.drain(..).chain(self.delayed.drain(..).map(|(_, r)| r)) {
             self.events.push_back(Event::Reply(r.reply, Err(err.clone())));
         }
         self.state = if refused { State::Failed(err) } else { State::Closed(err) };
     }
 
     fn expire_queued(&mut self, now: u64) {
-        if self.queue.iter().all(|r| r.deadline.is_none_or(|d| d > now)) {
+        if self.queue_deadline.is_none_or(|d| d > now) {
             return;
         }
         let mut keep = VecDeque::with_capacity(self.queue.len());
@@ -775,6 +803,7 @@ impl<R> Session<R> {
                 keep.push_back(r);
             }
         }
+        self.queue_deadline = keep.iter().filter_map(|r| r.deadline).min();
         self.queue = keep;
     }
 
@@ -808,5 +837,12 @@ impl<R> Session<R> {
             }
         }
         None
+    }
+}
+
+fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }

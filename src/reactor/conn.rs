@@ -76,6 +76,8 @@ pub(crate) struct Conn {
     attempt: u64,
     in_dirty: bool,
     in_read_again: bool,
+    /// The last event said the peer closed its side: read to the end.
+    drain_fully: bool,
 }
 
 impl Conn {
@@ -103,6 +105,7 @@ impl Conn {
             attempt: 0,
             in_dirty: false,
             in_read_again: false,
+            drain_fully: false,
         }
     }
 
@@ -188,7 +191,14 @@ impl Conn {
     }
 
     /// Readiness reported by mio for this connection.
-    pub(crate) fn on_event(&mut self, idx: usize, readable: bool, writable: bool, ctx: &mut Ctx) {
+    pub(crate) fn on_event(
+        &mut self,
+        idx: usize,
+        readable: bool,
+        read_closed: bool,
+        writable: bool,
+        ctx: &mut Ctx,
+    ) {
         if let Link::Connecting { .. } = self.link {
             self.on_connect_progress(idx, ctx);
         }
@@ -198,7 +208,9 @@ impl Conn {
         if !matches!(self.link, Link::Up(_)) {
             return;
         }
-        if readable {
+        if readable || read_closed {
+            // After the peer's FIN, read until the end whatever a short read suggests.
+            self.drain_fully = read_closed;
             self.on_readable(idx, ctx);
         }
         if writable {
@@ -214,19 +226,24 @@ impl Conn {
             let Link::Up(stream) = &mut self.link else { return };
             let hint = self.session.input_needed().saturating_sub(self.read_buf.len());
             match io::read_once(stream, &mut self.read_buf, hint) {
-                Ok(0) => {
+                Ok((0, _)) => {
                     let e = Error::connection("the server closed the connection");
                     self.session.handle_closed(e, true, ctx.now);
                     self.drop_link(ctx);
                     self.pump(idx, ctx);
                     return;
                 }
-                Ok(n) => {
+                Ok((n, drained)) => {
                     self.session.handle_input(&mut self.read_buf, ctx.now);
                     if self.read_buf.is_empty() && self.read_buf.capacity() > KEEP_BUFFER {
                         self.read_buf = BytesMut::new();
                     }
                     self.pump(idx, ctx);
+                    if drained && !self.drain_fully {
+                        // Edge-triggered: more data will raise a new event; a read now would
+                        // only return WouldBlock (one syscall saved per event).
+                        return;
+                    }
                     budget = budget.saturating_sub(n);
                     if budget == 0 {
                         // Edge-triggered: nobody will tell us again, so remember to come back.
@@ -279,7 +296,16 @@ impl Conn {
                     self.pump(idx, ctx);
                     return;
                 }
-                Ok(k) => self.session.handle_written(k, ctx.now),
+                Ok(k) => {
+                    let offered: usize = iov[..n].iter().map(|s| s.len()).sum();
+                    let plain = stream.is_plain();
+                    self.session.handle_written(k, ctx.now);
+                    if plain && k < offered {
+                        // The socket took less than offered: it is full, and a writable event
+                        // will say when it has room (one syscall saved).
+                        return;
+                    }
+                }
                 Err(e) if io::would_block(&e) => return,
                 Err(e) if io::interrupted(&e) => {}
                 Err(e) => {

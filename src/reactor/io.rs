@@ -121,6 +121,12 @@ impl Stream {
         };
     }
 
+    /// True for TCP and Unix streams, whose short reads and writes mean drained and full;
+    /// false for TLS, whose buffers hide the socket's state.
+    pub(crate) fn is_plain(&self) -> bool {
+        !matches!(self, Stream::Tls(_))
+    }
+
     /// Writes as much of `bufs` as the kernel takes in one call.
     pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
@@ -170,8 +176,14 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Reads once into the spare room of `buf`, without zeroing it first. `hint` is how many more
 /// bytes a partial frame needs (0 when unknown): the room is reserved for all of it at once, so
 /// a large reply lands in one allocation and is copied at most once more. Returns the bytes
-/// read; 0 means the peer closed the stream.
-pub(crate) fn read_once(stream: &mut Stream, buf: &mut BytesMut, hint: usize) -> io::Result<usize> {
+/// read (0: the peer closed the stream) and whether the read left the socket drained: a plain
+/// socket that returned less than the room it was offered has nothing more right now, so the
+/// next read would only say `WouldBlock` (TLS can never tell, and says false).
+pub(crate) fn read_once(
+    stream: &mut Stream,
+    buf: &mut BytesMut,
+    hint: usize,
+) -> io::Result<(usize, bool)> {
     let room = buf.capacity() - buf.len();
     if room < hint {
         buf.reserve(hint);
@@ -181,8 +193,9 @@ pub(crate) fn read_once(stream: &mut Stream, buf: &mut BytesMut, hint: usize) ->
     let sock = match stream {
         Stream::Tcp(s) => socket2::SockRef::from(&*s),
         Stream::Unix(s) => socket2::SockRef::from(&*s),
-        Stream::Tls(s) => return s.read_once(buf, hint),
+        Stream::Tls(s) => return s.read_once(buf, hint).map(|n| (n, false)),
     };
+    let room = buf.capacity() - buf.len();
     loop {
         match sock.recv(buf.spare_capacity_mut()) {
             Ok(n) => {
@@ -192,7 +205,7 @@ pub(crate) fn read_once(stream: &mut Stream, buf: &mut BytesMut, hint: usize) ->
                 unsafe {
                     buf.set_len(buf.len() + n)
                 };
-                return Ok(n);
+                return Ok((n, n < room));
             }
             Err(e) if interrupted(&e) => continue,
             Err(e) => return Err(e),

@@ -283,9 +283,10 @@ impl IoThread {
             let Some(conn) = self.conns.get_mut(idx).filter(|c| c.generation == generation) else {
                 continue;
             };
-            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+            let readable = ev.is_readable() || ev.is_error();
+            let read_closed = ev.is_read_closed() || ev.is_error();
             let writable = ev.is_writable() || ev.is_write_closed();
-            conn.on_event(idx, readable, writable, &mut self.ctx);
+            conn.on_event(idx, readable, read_closed, writable, &mut self.ctx);
         }
         for idx in std::mem::take(&mut self.ctx.read_again) {
             if let Some(conn) = self.conns.get_mut(idx).filter(|c| c.owes_read()) {
