@@ -78,6 +78,8 @@ pub(crate) struct Conn {
     in_read_again: bool,
     /// The last event said the peer closed its side: read to the end.
     drain_fully: bool,
+    /// A resolver thread is looking the host up.
+    resolving: bool,
 }
 
 impl Conn {
@@ -106,6 +108,7 @@ impl Conn {
             in_dirty: false,
             in_read_again: false,
             drain_fully: false,
+            resolving: false,
         }
     }
 
@@ -335,15 +338,20 @@ impl Conn {
                 Some(addrs) => self.connect_addrs(idx, addrs, ctx),
                 None => {
                     self.link = Link::Resolving;
-                    resolve::spawn(
-                        host,
-                        port,
-                        idx,
-                        self.generation,
-                        self.attempt,
-                        ctx.resolved_tx.clone(),
-                        ctx.waker.clone(),
-                    );
+                    // A lookup still running (a hanging DNS server outlived the last connect
+                    // timeout) answers this attempt too: no second thread piles up behind it.
+                    if !self.resolving {
+                        self.resolving = true;
+                        resolve::spawn(
+                            host,
+                            port,
+                            idx,
+                            self.generation,
+                            self.attempt,
+                            ctx.resolved_tx.clone(),
+                            ctx.waker.clone(),
+                        );
+                    }
                 }
             },
         }
@@ -351,7 +359,9 @@ impl Conn {
 
     /// The resolver answered for this connection.
     pub(crate) fn on_resolved(&mut self, idx: usize, r: Resolved, ctx: &mut Ctx) {
-        if r.attempt != self.attempt || !matches!(self.link, Link::Resolving) {
+        self.resolving = false;
+        // An older attempt's answer serves the current one as well, if it is still resolving.
+        if r.attempt > self.attempt || !matches!(self.link, Link::Resolving) {
             return;
         }
         self.link = Link::Down;
