@@ -1,5 +1,13 @@
-//! The invariants: a ledger of every request the callers submitted and how it ended,
-//! checked against what the simulated server executed.
+//! The invariants: a ledger of every request the callers submitted, every time it was
+//! written whole and how it ended, checked against what the simulated server executed.
+//!
+//! Resends: a request may be written whole again only (a) after the server refused the
+//! previous write with `-LOADING`/`-BUSY` and that refusal reached the client (it did not
+//! run), or (b) as a "blind" resend after a lost connection, when it is idempotent and
+//! `retry_written` is on. Either way it is written whole at most `max_attempts` times, and
+//! the server runs it at most once plus its blind resends.
+
+use std::collections::HashMap;
 
 use bytes::Bytes;
 
@@ -44,6 +52,18 @@ impl Kind {
     }
 }
 
+/// `retry_later` of the session: the error replies after which it sends the request again.
+pub(super) fn refusal(frame: &[u8]) -> bool {
+    [&b"-LOADING"[..], b"-BUSY", b"-TRYAGAIN"].iter().any(|code| {
+        frame.starts_with(code) && matches!(frame.get(code.len()), Some(b' ') | Some(b'\r'))
+    })
+}
+
+/// `retry_delay` of the session: the wait before resending after a refusal.
+pub(super) fn retry_delay(attempts: usize) -> u64 {
+    (10u64 << attempts.min(7)).min(1_000)
+}
+
 /// How a request ended.
 #[derive(Debug, Clone)]
 pub(super) enum Outcome {
@@ -58,8 +78,16 @@ pub(super) struct Entry {
     pub(super) deadline: Option<u64>,
     /// Submitted as part of a MULTI … EXEC batch.
     pub(super) in_tx: bool,
-    /// Its last byte was handed to a socket: from then on it may run.
-    pub(super) written: bool,
+    /// Submitted as idempotent.
+    pub(super) idempotent: bool,
+    /// Submitted with `submit_at` (sent later than requests submitted after it).
+    pub(super) delayed: bool,
+    /// The link of every write that handed its last byte to a socket: from then on it may
+    /// run.
+    pub(super) whole: Vec<u64>,
+    /// Whole writes after a whole write that was not refused (resends after a lost
+    /// connection, of an idempotent request).
+    pub(super) blind: u32,
     pub(super) outcome: Option<(u64, Outcome)>,
 }
 
@@ -75,44 +103,128 @@ pub(super) struct Tally {
     /// Requests outside any transaction that got `+QUEUED`: another caller's MULTI was left
     /// open on the connection (its EXEC failed alone, or went to another connection).
     pub(super) swallowed_by_multi: u64,
+    /// Whole writes after a refusal (`-LOADING`/`-BUSY`).
+    pub(super) resent_after_refusal: u64,
+    /// Whole writes of an idempotent request after a lost connection.
+    pub(super) blind_resends: u64,
+    /// Requests the server ran more than once (idempotent, resent blind).
+    pub(super) executed_twice: u64,
+    /// Refusals delivered to the caller (attempts or time ran out).
+    pub(super) refusals_delivered: u64,
+    /// Requests that succeeded after at least one resend.
+    pub(super) ok_after_resend: u64,
+    /// Requests failed because a write stalled in them.
+    pub(super) stuck_writes: u64,
+    /// Requests held back (`submit_at`, refused) that timed out before being sent again.
+    pub(super) expired_held_back: u64,
+    /// Commands of a MULTI … EXEC batch that ran outside it (resent after a refusal, or
+    /// after the MULTI was refused): see the design note in `mod.rs`.
+    pub(super) tx_part_outside: u64,
+}
+
+impl Tally {
+    pub(super) fn add(&mut self, o: &Tally) {
+        self.requests += o.requests;
+        self.ok += o.ok;
+        self.maybe_executed += o.maybe_executed;
+        self.not_executed += o.not_executed;
+        self.rejected_queue_full += o.rejected_queue_full;
+        self.executed_after_error += o.executed_after_error;
+        self.swallowed_by_multi += o.swallowed_by_multi;
+        self.resent_after_refusal += o.resent_after_refusal;
+        self.blind_resends += o.blind_resends;
+        self.executed_twice += o.executed_twice;
+        self.refusals_delivered += o.refusals_delivered;
+        self.ok_after_resend += o.ok_after_resend;
+        self.stuck_writes += o.stuck_writes;
+        self.expired_held_back += o.expired_held_back;
+        self.tx_part_outside += o.tx_part_outside;
+    }
 }
 
 /// Every request and its outcome.
 #[derive(Debug, Default)]
 pub(super) struct Ledger {
     pub(super) entries: Vec<Entry>,
-    last_ok: Option<u64>,
+    /// The session's `max_attempts` and `retry_written`.
+    max_attempts: usize,
+    retry_written: bool,
+    /// Bytes the client read on each link (a prefix of what the server sent on it).
+    pub(super) read: HashMap<u64, u64>,
+    /// The server's sequence number of the last successful reply delivered.
+    last_ok_seq: u64,
+    /// The last request sent without delay and never refused that succeeded.
+    last_plain_ok: Option<u64>,
     pending: usize,
     pending_bytes: usize,
     pub(super) tally: Tally,
 }
 
 impl Ledger {
-    pub(super) fn add(
-        &mut self,
-        kind: Kind,
-        bytes: Bytes,
-        deadline: Option<u64>,
-        in_tx: bool,
-    ) -> u64 {
-        self.entries.push(Entry { kind, bytes, deadline, in_tx, written: false, outcome: None });
+    pub(super) fn new(max_attempts: u8, retry_written: bool) -> Self {
+        Ledger { max_attempts: max_attempts.into(), retry_written, ..Ledger::default() }
+    }
+
+    pub(super) fn add(&mut self, e: Entry) -> u64 {
         self.pending += 1;
-        self.pending_bytes += self.entries.last().map_or(0, |e| e.bytes.len());
+        self.pending_bytes += e.bytes.len();
+        self.entries.push(e);
         self.tally.requests += 1;
         self.entries.len() as u64 - 1
     }
 
-    /// The last byte of request `id` was written: a command written whole is never sent
-    /// again (the session resends only what it did not write whole).
-    pub(super) fn written_whole(&mut self, id: u64) -> Result<(), String> {
+    /// The last write of `id` on `link` was refused and the refusal reached the client.
+    fn refusal_read(&self, id: u64, link: u64, server: &Server) -> bool {
+        let e = &self.entries[id as usize];
+        let writes = e.whole.iter().filter(|&&l| l == link).count();
+        let Some(x) = server.execs.get(&id) else { return false };
+        let replies: Vec<_> = x.replies.iter().filter(|r| r.link == link).collect();
+        let read = self.read.get(&link).copied().unwrap_or(0);
+        replies.len() == writes
+            && replies.last().is_some_and(|r| refusal(&r.frame) && r.end <= read)
+    }
+
+    /// The last byte of request `id` was written on `link`: a request written whole is sent
+    /// again only after a refusal the client read, or blind when idempotent and
+    /// `retry_written` is on; never more than `max_attempts` times, never once it completed.
+    pub(super) fn written_whole(
+        &mut self,
+        id: u64,
+        link: u64,
+        server: &Server,
+    ) -> Result<(), String> {
+        let refused =
+            self.entries[id as usize].whole.last().map(|&prev| self.refusal_read(id, prev, server));
+        let (max, retry_written) = (self.max_attempts, self.retry_written);
         let e = &mut self.entries[id as usize];
-        if e.written {
-            return Err(format!("request {id} ({}) written whole a second time", e.kind.name()));
-        }
+        let name = e.kind.name();
         if let Some((t, o)) = &e.outcome {
-            return Err(format!("request {id} written after it completed at {t} with {o:?}"));
+            return Err(format!(
+                "request {id} ({name}) written after it completed at {t} with {o:?}"
+            ));
         }
-        e.written = true;
+        if e.whole.len() >= max {
+            return Err(format!(
+                "request {id} ({name}) written whole {} times, with max_attempts {max}",
+                e.whole.len() + 1
+            ));
+        }
+        match refused {
+            None => {}
+            Some(true) => self.tally.resent_after_refusal += 1,
+            Some(false) if e.idempotent && retry_written => {
+                e.blind += 1;
+                self.tally.blind_resends += 1;
+            }
+            Some(false) => {
+                return Err(format!(
+                    "request {id} ({name}, idempotent: {}, retry_written: {retry_written}) written whole again, but its last write on link {} was not refused",
+                    e.idempotent,
+                    e.whole.last().copied().unwrap_or(0),
+                ))
+            }
+        }
+        e.whole.push(link);
         Ok(())
     }
 
@@ -125,20 +237,25 @@ impl Ledger {
         self.pending_bytes
     }
 
-    /// Records `Event::Reply` and checks it at once: exactly once, in order, the value the
-    /// server produced for this very request, not after its deadline, and an error that
-    /// says "maybe executed" whenever the server did execute it.
+    /// Records `Event::Reply` and checks it at once: exactly once; a success before its
+    /// deadline, with the value the server produced for this very request's last run on the
+    /// link the client reads, in the order the server answered (and in submission order among
+    /// requests never delayed nor refused); a refusal only when attempts or time ran out; an
+    /// error that says "maybe executed" whenever a write of it may have run.
     pub(super) fn complete(
         &mut self,
         id: u64,
         result: Result<Bytes, Error>,
         now: u64,
         server: &Server,
+        link: Option<u64>,
     ) -> Result<(), String> {
+        let max = self.max_attempts;
         let e = self
             .entries
             .get_mut(id as usize)
             .ok_or_else(|| format!("reply for request {id}, which was never submitted"))?;
+        let name = e.kind.name();
         if let Some((t, o)) = &e.outcome {
             return Err(format!(
                 "request {id} completed twice: first at {t} with {o:?}, now with {result:?}"
@@ -150,37 +267,64 @@ impl Ledger {
                 // The session expires a request when `deadline <= now`.
                 if let Some(d) = e.deadline.filter(|&d| now >= d) {
                     return Err(format!(
-                        "request {id} ({}) succeeded at {now}, at or after its deadline {d}",
-                        e.kind.name()
+                        "request {id} ({name}) succeeded at {now}, at or after its deadline {d}"
                     ));
                 }
-                match exec.and_then(|x| x.reply.as_ref()) {
-                    Some(r) if *r == frame => {}
-                    Some(r) => {
-                        return Err(format!(
-                            "request {id} ({}) got {:?} but the server answered it {:?}",
-                            e.kind.name(),
-                            super::server::show(&frame),
-                            super::server::show(r)
-                        ))
-                    }
-                    None => {
-                        return Err(format!(
-                            "request {id} ({}) got {:?}, but the server never answered it",
-                            e.kind.name(),
-                            super::server::show(&frame)
-                        ))
-                    }
-                }
-                if let Some(last) = self.last_ok.filter(|&l| l > id) {
+                let reply = link.and_then(|l| exec?.replies.iter().rev().find(|r| r.link == l));
+                let Some(reply) = reply else {
                     return Err(format!(
-                        "request {id} succeeded after request {last}, submitted later"
+                        "request {id} ({name}) got {:?}, but the server never answered it on link {link:?}",
+                        super::server::show(&frame)
+                    ));
+                };
+                if reply.frame != frame {
+                    return Err(format!(
+                        "request {id} ({name}) got {:?} but the server last answered it {:?} on link {link:?}",
+                        super::server::show(&frame),
+                        super::server::show(&reply.frame)
                     ));
                 }
-                self.last_ok = Some(id);
+                if reply.seq <= self.last_ok_seq {
+                    return Err(format!(
+                        "request {id} ({name}) succeeded with a reply the server sent before that of an earlier success"
+                    ));
+                }
+                self.last_ok_seq = reply.seq;
+                let refused = exec.map_or(0, |x| x.refused);
+                if !e.delayed && refused == 0 {
+                    if let Some(last) = self.last_plain_ok.filter(|&l| l > id) {
+                        return Err(format!(
+                            "request {id} succeeded after request {last}, submitted later"
+                        ));
+                    }
+                    self.last_plain_ok = Some(id);
+                }
+                if refusal(&frame) {
+                    let n = e.whole.len();
+                    let late = e.deadline.is_some_and(|d| now + retry_delay(n) >= d);
+                    if n < max && !late {
+                        return Err(format!(
+                            "request {id} ({name}) got the refusal {:?} after {n} whole writes, with max_attempts {max} and deadline {:?}",
+                            super::server::show(&frame),
+                            e.deadline
+                        ));
+                    }
+                    self.tally.refusals_delivered += 1;
+                }
                 self.tally.ok += 1;
+                if e.whole.len() > 1 {
+                    self.tally.ok_after_resend += 1;
+                }
                 if !e.in_tx && &frame[..] == b"+QUEUED\r\n" {
                     self.tally.swallowed_by_multi += 1;
+                }
+                let tx_cmd = matches!(e.kind, Kind::Multi | Kind::Exec | Kind::Discard);
+                if e.in_tx
+                    && !tx_cmd
+                    && &frame[..] != b"+QUEUED\r\n"
+                    && frame.first() != Some(&b'-')
+                {
+                    self.tally.tx_part_outside += 1;
                 }
                 Outcome::Ok(frame)
             }
@@ -189,16 +333,16 @@ impl Ledger {
                 if matches!(err, Error::Protocol(_)) && err.to_string().contains("internal") {
                     return Err(format!("request {id}: {err}"));
                 }
-                if !maybe && e.written {
+                let refused = exec.map_or(0, |x| x.refused) as usize;
+                if !maybe && e.whole.len() > refused {
                     return Err(format!(
-                        "request {id} ({}) failed with {err:?}, not maybe_executed, but it was written whole",
-                        e.kind.name()
+                        "request {id} ({name}) failed with {err:?}, not maybe_executed, but it was written whole {} times and refused {refused} times",
+                        e.whole.len()
                     ));
                 }
                 if !maybe && exec.is_some_and(|x| x.count > 0) {
                     return Err(format!(
-                        "request {id} ({}) failed with {err:?}, not maybe_executed, but the server executed it",
-                        e.kind.name()
+                        "request {id} ({name}) failed with {err:?}, not maybe_executed, but the server executed it"
                     ));
                 }
                 if maybe {
@@ -215,12 +359,19 @@ impl Ledger {
         Ok(())
     }
 
+    /// The outcome of request `id`, once it completed.
+    pub(super) fn outcome(&self, id: u64) -> Option<&Outcome> {
+        self.entries.get(id as usize)?.outcome.as_ref().map(|(_, o)| o)
+    }
+
     /// The checks that need the whole run: nothing pending, no execution after a "not
-    /// executed" error, no request executed twice, and the INCR totals.
+    /// executed" error, no request run more often than once plus its blind resends, and the
+    /// INCR totals.
     pub(super) fn finish(&mut self, server: &Server) -> Result<(), String> {
         let mut ok_incr = 0i64;
         let mut maybe_incr = 0i64;
         let mut queued_incr = 0i64;
+        let mut blind_incr = 0i64;
         let mut total_incr = 0i64;
         for (id, e) in self.entries.iter().enumerate() {
             let id = id as u64;
@@ -228,8 +379,22 @@ impl Ledger {
                 return Err(format!("request {id} ({}) never completed", e.kind.name()));
             };
             let count = server.execs.get(&id).map_or(0, |x| x.count);
+            if count as usize > e.whole.len() {
+                return Err(format!(
+                    "request {id} ({}) executed {count} times, but written whole {} times",
+                    e.kind.name(),
+                    e.whole.len()
+                ));
+            }
+            if count > 1 + e.blind {
+                return Err(format!(
+                    "request {id} ({}) executed {count} times, with {} blind resends",
+                    e.kind.name(),
+                    e.blind
+                ));
+            }
             if count > 1 {
-                return Err(format!("request {id} executed {count} times"));
+                self.tally.executed_twice += 1;
             }
             match outcome {
                 Outcome::Err { maybe_executed: false, text } if count > 0 => {
@@ -251,15 +416,17 @@ impl Ledger {
                     Outcome::Err { maybe_executed: true, .. } => maybe_incr += 1,
                     _ => {}
                 }
+                blind_incr += i64::from(e.blind);
                 if e.kind == Kind::Incr {
                     total_incr += server.counter(format!("c:{id}").as_bytes());
                 }
             }
         }
         total_incr += server.counter(b"total");
-        if total_incr < ok_incr || total_incr > ok_incr + maybe_incr + queued_incr {
+        let most = ok_incr + maybe_incr + queued_incr + blind_incr;
+        if total_incr < ok_incr || total_incr > most {
             return Err(format!(
-                "INCR total on the server is {total_incr}, but {ok_incr} INCRs succeeded, {maybe_incr} may have executed and {queued_incr} were queued in a MULTI"
+                "INCR total on the server is {total_incr}, but {ok_incr} INCRs succeeded, {maybe_incr} may have executed, {queued_incr} were queued in a MULTI and {blind_incr} were resent blind"
             ));
         }
         Ok(())

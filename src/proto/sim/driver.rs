@@ -9,7 +9,7 @@ use std::io::IoSlice;
 
 use bytes::{Bytes, BytesMut};
 
-use super::check::{Kind, Ledger, Tally};
+use super::check::{retry_delay, Entry, Kind, Ledger, Outcome, Tally};
 use super::net::{Action, Due, Net};
 use super::rng::Rng;
 use super::scenario::{encode, Scenario};
@@ -39,18 +39,17 @@ pub(super) struct Stats {
     pub(super) connect_failed: u64,
     pub(super) faults: u64,
     pub(super) exec_without_multi: u64,
+    /// Commands the server refused with `-LOADING`/`-BUSY`.
+    pub(super) refusals: u64,
+    /// Requests submitted with `submit_at`.
+    pub(super) delayed_submits: u64,
 }
 
 impl Stats {
     pub(super) fn add(&mut self, o: &Stats) {
-        let t = &mut self.tally;
-        t.requests += o.tally.requests;
-        t.ok += o.tally.ok;
-        t.maybe_executed += o.tally.maybe_executed;
-        t.not_executed += o.tally.not_executed;
-        t.rejected_queue_full += o.tally.rejected_queue_full;
-        t.executed_after_error += o.tally.executed_after_error;
-        t.swallowed_by_multi += o.tally.swallowed_by_multi;
+        self.tally.add(&o.tally);
+        self.refusals += o.refusals;
+        self.delayed_submits += o.delayed_submits;
         self.steps += o.steps;
         self.virtual_ms += o.virtual_ms;
         self.connects += o.connects;
@@ -100,13 +99,24 @@ pub(super) struct Sim {
     in_submit: Option<(u64, usize, bool)>,
     /// Between `Event::Ready` and the `Event::Lost` that must follow it.
     up: bool,
+    /// The link whose bytes `handle_input` is being fed (successes come only from there).
+    reading: Option<u64>,
+    /// The error of the last `Event::Lost`.
+    lost: Option<String>,
+    /// Whether the pump saw the connection go (Disconnect, Lost or ConnectFailed).
+    dropped: bool,
+    /// Requests the session holds back to send later, and when they are due: submitted with
+    /// `submit_at`, or refused (the client read the refusal). They leave at the first timer
+    /// at or after that time.
+    parked: BTreeMap<u64, u64>,
     stats: Stats,
 }
 
 impl Sim {
     pub(super) fn new(seed: u64, traced: bool) -> Sim {
         let mut rng = Rng::new(seed);
-        let sc = Scenario::draw(&mut rng);
+        let mut extra = Rng::new(seed ^ 0x5E5E_2D0F_0A77_E3B1);
+        let sc = Scenario::draw(&mut rng, &mut extra);
         let mut server = Server::new(sc.server.clone(), rng.fork());
         let net = Net::new(sc.net.clone(), rng.fork());
         let mut owners = BTreeMap::new();
@@ -114,7 +124,7 @@ impl Sim {
         let steps = sc.session.handshake.steps();
         for (i, (_, bytes)) in steps.iter().enumerate() {
             owners.insert(bytes.as_ptr() as usize, (bytes.len(), Tag::Hs(i)));
-            server.expect(Tag::Hs(i), bytes.clone());
+            server.expect(Tag::Hs(i), bytes.clone(), false);
             hs_bytes += bytes.len();
         }
         let hs_steps = steps.len();
@@ -127,7 +137,7 @@ impl Sim {
             session: Session::new(sc.session.clone()),
             server,
             net,
-            ledger: Ledger::default(),
+            ledger: Ledger::new(sc.session.max_attempts, sc.session.retry_written),
             trace: Trace::new(trace_len(), traced),
             sc,
             next_arrival: 0,
@@ -141,6 +151,10 @@ impl Sim {
             closed: false,
             in_submit: None,
             up: false,
+            reading: None,
+            lost: None,
+            dropped: false,
+            parked: BTreeMap::new(),
             stats: Stats::default(),
         }
     }
@@ -149,8 +163,8 @@ impl Sim {
     pub(super) fn describe(&self) -> String {
         let s = &self.sc;
         format!(
-            "session: {:?} connect_timeout={} read_timeout={:?} write_timeout={:?} reconnect={} queue_size={} max_bulk_len={}\n\
-             server: {:?}\nnet: {:?}\ntimer lateness ≤ {} ms, close at {:?}, {} arrivals",
+            "session: {:?} connect_timeout={} read_timeout={:?} write_timeout={:?} reconnect={} queue_size={} max_bulk_len={} max_attempts={} retry_written={}\n\
+             server: {:?}\nnet: {:?}\ntimer lateness ≤ {} ms, close at {:?}, {} arrivals, {}% of SET/INCR idempotent, {}% delayed",
             s.session.handshake,
             s.session.connect_timeout,
             s.session.read_timeout,
@@ -158,11 +172,15 @@ impl Sim {
             s.session.reconnect,
             s.session.queue_size,
             s.session.limits.max_bulk_len,
+            s.session.max_attempts,
+            s.session.retry_written,
             s.server,
             s.net,
             s.timer_lateness,
             s.close_at,
             s.arrivals.len(),
+            s.idempotent_writes,
+            s.delayed,
         )
     }
 
@@ -229,6 +247,7 @@ impl Sim {
         self.stats.tally = self.ledger.tally.clone();
         self.stats.virtual_ms = self.now;
         self.stats.exec_without_multi = self.server.exec_without_multi;
+        self.stats.refusals = self.server.refusals;
         Ok(self.stats.clone())
     }
 
@@ -284,15 +303,28 @@ impl Sim {
             Act::Timer => {
                 self.timer = None;
                 self.step(|| Step::Timeout);
+                let expired: Vec<u64> = self
+                    .parked
+                    .keys()
+                    .copied()
+                    .filter(|&id| {
+                        self.ledger.entries[id as usize].deadline.is_some_and(|d| d <= now)
+                    })
+                    .collect();
                 self.session.handle_timeout(now);
                 self.pump()?;
+                self.check_parked(&expired)?;
+                self.parked.retain(|_, due| *due > now);
             }
             Act::Sweep => {
                 self.next_sweep = now + SWEEP_MS;
                 if self.session.in_flight() > 0 {
                     self.step(|| Step::Sweep);
+                    let front = self.front_unwritten();
+                    self.lost = None;
                     self.session.handle_sweep(now);
                     self.pump()?;
+                    self.check_stuck(front)?;
                 }
             }
             Act::Close => {
@@ -335,10 +367,14 @@ impl Sim {
             }
             Act::Net(Due::ToClient) => {
                 let data = self.net.deliver_to_client(now);
+                let conn = self.net.current_id().unwrap_or(0);
+                let read = self.ledger.read.entry(conn).or_default();
+                let before = *read;
+                *read += data.len() as u64;
+                let after = *read;
                 self.read_buf.extend_from_slice(&data);
                 self.session.handle_input(&mut self.read_buf, now);
                 let left = self.read_buf.len();
-                let conn = self.net.current_id().unwrap_or(0);
                 self.step(|| Step::Read { conn, bytes: data.len(), left });
                 if left > self.server.max_frame.max(64) {
                     return Err(format!(
@@ -346,7 +382,22 @@ impl Sim {
                         self.server.max_frame
                     ));
                 }
-                self.pump()?;
+                self.reading = Some(conn);
+                self.dropped = false;
+                let r = self.pump();
+                self.reading = None;
+                r?;
+                if !self.dropped {
+                    // Refusals read whole by a session that kept the connection: it holds
+                    // those requests back (unless it delivered the refusal).
+                    for &(link, end, id) in &self.server.refusal_ends {
+                        let fresh = link == conn && before < end && end <= after;
+                        if fresh && self.ledger.outcome(id).is_none() {
+                            let attempts = self.ledger.entries[id as usize].whole.len();
+                            self.parked.insert(id, now + retry_delay(attempts));
+                        }
+                    }
+                }
             }
             Act::Net(Due::Notice) => {
                 let eof = self.net.take_notice().unwrap_or(true);
@@ -372,23 +423,42 @@ impl Sim {
         let now = self.now;
         let id = self.ledger.entries.len() as u64;
         let bytes = encode(spec, id);
-        let deadline = spec.timeout.map(|t| now + t);
-        self.ledger.add(spec.kind, bytes.clone(), deadline, in_tx);
+        // As the reactor does: a delayed request's deadline counts from when it is due.
+        let due = now + spec.delay.unwrap_or(0);
+        let deadline = spec.timeout.map(|t| due + t);
+        self.ledger.add(Entry {
+            kind: spec.kind,
+            bytes: bytes.clone(),
+            deadline,
+            in_tx,
+            idempotent: spec.idempotent,
+            delayed: spec.delay.is_some(),
+            whole: Vec::new(),
+            blind: 0,
+            outcome: None,
+        });
         self.owners.insert(bytes.as_ptr() as usize, (bytes.len(), Tag::Req(id)));
-        self.server.expect(Tag::Req(id), bytes.clone());
+        self.server.expect(Tag::Req(id), bytes.clone(), spec.delay.is_none());
         if spec.kind == Kind::Blpop {
             if let Some(after) = spec.blpop.1 {
                 let key = Bytes::from(format!("l:{id}"));
                 self.server.schedule_push(now + after, key, Bytes::from(format!("x:{id}")));
             }
         }
-        self.step(|| Step::Submit { id, what: spec.kind.name(), deadline });
+        let delay = spec.delay;
+        let idempotent = spec.idempotent;
+        self.step(|| Step::Submit { id, what: spec.kind.name(), idempotent, deadline, delay });
         let terminal = self.session.terminal_error().is_some();
         self.in_submit = Some((id, self.session.queued(), terminal));
         let blocking = spec.kind == Kind::Blpop;
-        // Resends (LOADING, idempotent) are off in these scenarios: see `scenario.rs`.
-        let req = Request { bytes, reply: id, deadline, blocking, idempotent: false, attempts: 0 };
-        self.session.submit(req, now);
+        let req = Request { bytes, reply: id, deadline, blocking, idempotent, attempts: 0 };
+        if delay.is_some() {
+            self.stats.delayed_submits += 1;
+            self.parked.insert(id, due);
+            self.session.submit_at(req, due, now);
+        } else {
+            self.session.submit(req, now);
+        }
         let r = self.pump();
         self.in_submit = None;
         r
@@ -427,7 +497,7 @@ impl Sim {
             }
             let off = ptr - start;
             if let (Tag::Req(id), true) = (tag, off + take == len) {
-                self.ledger.written_whole(id)?;
+                self.ledger.written_whole(id, conn, &self.server)?;
             }
             segs.push(Seg { tag, off, len: take });
             data.extend_from_slice(&s[..take]);
@@ -468,6 +538,7 @@ impl Sim {
 
     /// Drains the session's events the way `Conn::pump` does, checking each reply.
     fn pump(&mut self) -> Result<(), String> {
+        let mut ready = false;
         while let Some(ev) = self.session.poll_event() {
             match ev {
                 Event::Reply(id, result) => {
@@ -494,7 +565,8 @@ impl Sim {
                             Err(e) => format!("{e} (maybe_executed: {})", e.maybe_executed()),
                         },
                     });
-                    self.ledger.complete(id, result, self.now, &self.server)?;
+                    self.ledger.complete(id, result, self.now, &self.server, self.reading)?;
+                    self.parked.remove(&id);
                 }
                 Event::Connect => {
                     self.stats.connects += 1;
@@ -503,6 +575,7 @@ impl Sim {
                     self.step(|| Step::Connect { conn, outcome });
                 }
                 Event::Disconnect => {
+                    self.dropped = true;
                     self.step(|| Step::Event("Disconnect"));
                     self.detach();
                 }
@@ -513,15 +586,19 @@ impl Sim {
                         return Err("Event::Ready while the session is not ready, or twice".into());
                     }
                     self.up = true;
+                    ready = true;
                 }
                 Event::ConnectFailed(_) => {
+                    self.dropped = true;
                     self.stats.connect_failed += 1;
                     self.step(|| Step::Event("ConnectFailed"));
                     if self.up {
                         return Err("Event::ConnectFailed for a connection that was ready".into());
                     }
                 }
-                Event::Lost(..) => {
+                Event::Lost(_, err) => {
+                    self.dropped = true;
+                    self.lost = Some(err.to_string());
                     self.stats.lost += 1;
                     self.step(|| Step::Event("Lost"));
                     if !self.up {
@@ -529,6 +606,22 @@ impl Sim {
                     }
                     self.up = false;
                 }
+            }
+        }
+        if ready {
+            // The offline queue went on the wire: none of it may have expired already (its
+            // deadline would reset the new connection at the next timer).
+            let now = self.now;
+            let late = self.ledger.entries.iter().enumerate().find(|(id, e)| {
+                e.outcome.is_none()
+                    && e.deadline.is_some_and(|d| d <= now)
+                    && !self.parked.contains_key(&(*id as u64))
+            });
+            if let Some((id, e)) = late {
+                return Err(format!(
+                    "request {id} was sent when the connection became ready, after its deadline {:?}",
+                    e.deadline
+                ));
             }
         }
         self.rearm();
@@ -546,8 +639,67 @@ impl Sim {
         self.timer = Some((want, want.max(self.now) + late));
     }
 
+    /// The command the next write would start in (the one a stalled write is stuck in).
+    fn front_unwritten(&self) -> Option<Tag> {
+        let mut iov = [IoSlice::new(&[])];
+        if self.session.out().slices(&mut iov) == 0 {
+            return None;
+        }
+        let ptr = iov[0].as_ptr() as usize;
+        self.owners.range(..=ptr).next_back().map(|(_, &(_, tag))| tag)
+    }
+
+    /// After a sweep: when it reset the connection because a write stalled, the request the
+    /// write stalled in failed (not maybe executed) instead of going back to the queue.
+    fn check_stuck(&mut self, front: Option<Tag>) -> Result<(), String> {
+        let Some(lost) = self.lost.take() else { return Ok(()) };
+        if !lost.contains("writing made no progress") {
+            return Ok(());
+        }
+        let Some(Tag::Req(id)) = front else {
+            return Err(format!("a write stalled with {front:?} at the front of the out buffer"));
+        };
+        match self.ledger.outcome(id) {
+            Some(Outcome::Err { maybe_executed: false, text })
+                if text.contains("writing made no progress") =>
+            {
+                self.ledger.tally.stuck_writes += 1;
+                Ok(())
+            }
+            other => Err(format!(
+                "a write stalled in request {id}, which then ended with {other:?} instead of failing"
+            )),
+        }
+    }
+
+    /// After a timer: requests held back whose deadline passed fail at once, without being
+    /// sent (sending one makes its own deadline reset the connection).
+    fn check_parked(&mut self, expired: &[u64]) -> Result<(), String> {
+        for &id in expired {
+            match self.ledger.outcome(id) {
+                Some(Outcome::Err { text, .. }) if !text.contains("connection was reset") => {
+                    self.ledger.tally.expired_held_back += 1;
+                }
+                other => {
+                    return Err(format!(
+                        "request {id}, held back to be sent later, was due to time out but ended with {other:?}"
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The invariants that hold after every step.
     fn check(&self) -> Result<(), String> {
+        if let Some(e) = self.session.terminal_error() {
+            if self.ledger.pending() > 0 {
+                return Err(format!(
+                    "the session failed for good ({e}), but {} requests are still pending",
+                    self.ledger.pending()
+                ));
+            }
+        }
         let queued = self.session.queued();
         if queued > self.sc.session.queue_size {
             return Err(format!(

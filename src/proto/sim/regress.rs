@@ -158,3 +158,12 @@ fn bad_bytes_during_the_handshake_fail_the_attempt() {
     assert!(evs.iter().any(|e| matches!(e, Event::ConnectFailed(_))), "{evs:?}");
     assert!(!evs.iter().any(|e| matches!(e, Event::Lost(..))), "{evs:?}");
 }
+
+// ----- resends (LOADING/BUSY refusals, idempotent requests, submit_at) -----
+
+/// Delayed requests (refused, or `submit_at`) stayed pending forever once the session failed
+/// for good; main fixed it in parallel (`session_tests.rs`), this seed pins it in the simulation.
+#[test]
+fn seed_160_failing_for_good_fails_delayed_requests() {
+    run_seed(160).unwrap_or_else(|report| panic!("{report}"));
+}

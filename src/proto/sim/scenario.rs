@@ -1,12 +1,16 @@
 //! What one seed simulates: the session's settings, the server's behaviour, the network's
 //! faults and the callers' schedule, all drawn from the seed.
+//!
+//! The resend features (attempts, idempotent requests, refusal windows, delayed submissions)
+//! are drawn from a second generator, after the rest: the base scenario of a seed is what it
+//! was before they existed, only the extras are new.
 
 use bytes::Bytes;
 
 use super::check::Kind;
 use super::net::NetCfg;
 use super::rng::Rng;
-use super::server::ServerCfg;
+use super::server::{Refusal, ServerCfg, Window};
 use crate::proto::backoff::Backoff;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
 use crate::proto::session::SessionConfig;
@@ -25,6 +29,12 @@ pub(super) struct Spec {
     pub(super) blpop: (u64, Option<u64>),
     /// Extra bytes in SET's value (large values arrive in many reads).
     pub(super) pad: usize,
+    /// Submitted as idempotent (GET, ECHO, PING always; SET and INCR when the scenario
+    /// declares them so): the session may run it again after a lost connection.
+    pub(super) idempotent: bool,
+    /// Submitted with `submit_at`, to be sent this long after submission (a caller's retry
+    /// policy); its deadline counts from then.
+    pub(super) delay: Option<u64>,
 }
 
 /// Requests submitted together at one instant (a transaction is submitted as a batch).
@@ -44,10 +54,15 @@ pub(super) struct Scenario {
     pub(super) timer_lateness: u64,
     /// Call `close()` on the session at this time (the client was dropped).
     pub(super) close_at: Option<u64>,
+    /// Percent of SET and INCR requests declared idempotent.
+    pub(super) idempotent_writes: u64,
+    /// Percent of requests submitted with a delay (`submit_at`).
+    pub(super) delayed: u64,
 }
 
 impl Scenario {
-    pub(super) fn draw(rng: &mut Rng) -> Scenario {
+    /// Draws the base scenario from `rng` and the resend extras from `extra`.
+    pub(super) fn draw(rng: &mut Rng, extra: &mut Rng) -> Scenario {
         let protocol = if rng.chance(40) { 3 } else { 2 };
         // Auth: none, right, wrong (WRONGPASS), or missing (NOAUTH on every command).
         let (server_pw, client_pw) = match rng.below(20) {
@@ -93,16 +108,19 @@ impl Scenario {
             } else {
                 Limits::default()
             },
-            // The simulator's invariants assume a command is sent at most once after it was
-            // written whole; the session's resends (LOADING replies, idempotent commands) are
-            // covered by tests/resilience.rs against a real server.
+            // Drawn with the extras below.
             retry_written: false,
             max_attempts: 1,
         };
         let loading = rng.chance(15);
+        let loading_until = if loading { rng.range(1, 2_000) } else { 0 };
         let server = ServerCfg {
             password: server_pw.map(String::from),
-            loading_until: if loading { rng.range(1, 2_000) } else { 0 },
+            windows: if loading {
+                vec![Window { from: 0, until: loading_until, why: Refusal::Loading }]
+            } else {
+                Vec::new()
+            },
             loading_blocks_handshake: rng.chance(50),
             push_noise: if protocol == 3 && rng.chance(50) { rng.range(1, 30) } else { 0 },
             garbage: if rng.chance(10) { rng.range(1, 20) } else { 0 },
@@ -124,7 +142,7 @@ impl Scenario {
         };
         let arrivals = callers(rng);
         let last = arrivals.last().map_or(0, |a| a.at);
-        Scenario {
+        let mut sc = Scenario {
             session,
             server,
             net,
@@ -135,6 +153,50 @@ impl Scenario {
                 _ => 60,
             },
             close_at: rng.chance(5).then(|| rng.below(last + 1)),
+            idempotent_writes: 0,
+            delayed: 0,
+        };
+        sc.draw_resends(extra, last);
+        sc
+    }
+
+    /// The resend extras: attempts, `retry_written`, refusal windows, which requests are
+    /// idempotent and which are submitted with a delay.
+    fn draw_resends(&mut self, rng: &mut Rng, last: u64) {
+        self.session.max_attempts = rng.range(1, 4) as u8;
+        self.session.retry_written = rng.chance(50);
+        if rng.chance(40) {
+            for _ in 0..rng.range(1, 4) {
+                let from = rng.below(last + 2_000);
+                let until = from + 1 + rng.skewed(800);
+                let why = if rng.chance(50) { Refusal::Loading } else { Refusal::Busy };
+                self.server.windows.push(Window { from, until, why });
+            }
+        }
+        if rng.chance(10) {
+            // Write stalls: small send windows, black holes, a write_timeout that fires first.
+            self.net.fault = rng.range(50, 90);
+            self.net.blackhole = 100;
+            self.net.window = (1, 40);
+            self.session.write_timeout = Some(rng.range(50, 500));
+            self.session.read_timeout = self.session.read_timeout.map(|t| t + 1_000);
+        }
+        self.idempotent_writes = [0, 0, 50, 100][rng.pick(4)];
+        self.delayed = [0, 0, 10, 40][rng.pick(4)];
+        for spec in self.arrivals.iter_mut().flat_map(|a| a.specs.iter_mut()) {
+            spec.idempotent = match spec.kind {
+                Kind::Get | Kind::Echo | Kind::Ping => true,
+                Kind::Set | Kind::Incr | Kind::IncrTotal => rng.chance(self.idempotent_writes),
+                _ => false,
+            };
+        }
+        // Only requests submitted alone: a transaction's parts go together.
+        for a in &mut self.arrivals {
+            if let [spec] = &mut a.specs[..] {
+                if rng.chance(self.delayed) {
+                    spec.delay = Some(1 + rng.skewed(1_000));
+                }
+            }
         }
     }
 }
@@ -205,7 +267,15 @@ fn spec(rng: &mut Rng, kind: Kind, before: u64, deadlines: bool) -> Spec {
         timeout
     };
     let pad = if rng.chance(5) { rng.range(100, 4_000) as usize } else { 0 };
-    Spec { kind, timeout, other: rng.below(before + 1), blpop: (blpop_ms, push), pad }
+    Spec {
+        kind,
+        timeout,
+        other: rng.below(before + 1),
+        blpop: (blpop_ms, push),
+        pad,
+        idempotent: false,
+        delay: None,
+    }
 }
 
 /// The command bytes of request `id`: every request names its own keys, so its effects and

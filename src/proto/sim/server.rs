@@ -5,15 +5,21 @@
 //! Commands: GET, SET, INCR, DEL, RPUSH, BLPOP (with timeouts and pushes from outside),
 //! MULTI/EXEC/DISCARD, ECHO, PING, PUBLISH (counted against simulated external subscribers),
 //! and the handshake: HELLO, AUTH, SELECT, CLIENT SETNAME. It can refuse AUTH (WRONGPASS),
-//! require a password (NOAUTH) and answer LOADING for a while. In RESP3 it may slip push
-//! frames between replies, as CLIENT TRACKING does. SUBSCRIBE is not modelled (see mod.rs).
+//! require a password (NOAUTH), and during random windows refuse commands with `-LOADING`
+//! (a dataset being loaded) or `-BUSY` (a script running), as Redis 7 does: by the command
+//! table's `LOADING` and `ALLOW_BUSY` flags, a refusal inside MULTI dooms the transaction
+//! (EXECABORT), and a refused EXEC leaves the MULTI open. A refused command did not run.
+//! In RESP3 it may slip push frames between replies, as CLIENT TRACKING does. SUBSCRIBE is
+//! not modelled (see mod.rs).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use bytes::{Bytes, BytesMut};
 
 use super::rng::Rng;
-use crate::error::ServerError;
+pub(super) use super::wire::show;
+use super::wire::{encode2, err, ok, owner, parse_ms, subscribers, wrongtype};
+use crate::commands::{lookup, CommandFlags};
 use crate::resp::{encode_value, parse_frame, Decoder, Limits, Value};
 
 /// Which caller's bytes a command is: a request id or a handshake step's index.
@@ -36,10 +42,10 @@ pub(super) struct Seg {
 pub(super) struct ServerCfg {
     /// `requirepass` of the default user.
     pub(super) password: Option<String>,
-    /// Until this time every command is answered `-LOADING`.
-    pub(super) loading_until: u64,
-    /// Whether the handshake commands get `-LOADING` too (Redis lets them through; a proxy
-    /// may not).
+    /// Windows `[from, until)` in which commands are refused with `-LOADING` or `-BUSY`.
+    pub(super) windows: Vec<Window>,
+    /// Whether the handshake commands are refused too (Redis lets HELLO and AUTH through,
+    /// and SELECT and CLIENT SETNAME during LOADING; a proxy may refuse them all).
     pub(super) loading_blocks_handshake: bool,
     /// Percent chance, in RESP3, of a push frame before a reply.
     pub(super) push_noise: u64,
@@ -47,6 +53,23 @@ pub(super) struct ServerCfg {
     pub(super) garbage: u64,
     /// The database external pushes (to wake BLPOP) go to.
     pub(super) db: usize,
+}
+
+/// Why the server refuses commands for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// Loading the dataset: commands without the `LOADING` flag get `-LOADING`.
+    Loading,
+    /// A script runs too long: commands without `ALLOW_BUSY` get `-BUSY`.
+    Busy,
+}
+
+/// A time window in which the server refuses commands.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Window {
+    pub(super) from: u64,
+    pub(super) until: u64,
+    pub(super) why: Refusal,
 }
 
 #[derive(Debug)]
@@ -83,15 +106,31 @@ struct Conn {
     hs_seen: usize,
     last_req: Option<u64>,
     out: Vec<u8>,
+    /// Bytes of output produced so far (the client reads a prefix of them).
+    sent: u64,
 }
 
 /// What the server did with one request's command.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Exec {
-    /// Times its bytes were executed (queued inside MULTI counts).
+    /// Times its bytes were executed (queued inside MULTI counts; refusals do not).
     pub(super) count: u32,
-    /// The reply frame the server produced for it, once it did.
-    pub(super) reply: Option<Bytes>,
+    /// Times it was refused with `-LOADING`/`-BUSY` (so not executed).
+    pub(super) refused: u32,
+    /// Every reply frame the server produced for it, in order.
+    pub(super) replies: Vec<Sent>,
+}
+
+/// One reply frame the server sent.
+#[derive(Debug, Clone)]
+pub(super) struct Sent {
+    /// The connection (link) it went out on.
+    pub(super) link: u64,
+    /// Its place among all replies of the run.
+    pub(super) seq: u64,
+    /// Offset just past its last byte in the connection's output stream.
+    pub(super) end: u64,
+    pub(super) frame: Bytes,
 }
 
 /// The simulated server.
@@ -103,6 +142,15 @@ pub(super) struct Server {
     conns: HashMap<u64, Conn>,
     /// Per request id.
     pub(super) execs: HashMap<u64, Exec>,
+    /// Requests whose arrival order on a connection is checked: those submitted without a
+    /// delay and never refused (a refused one is resent later, after others).
+    ordered: HashSet<u64>,
+    /// Replies produced so far, over all connections.
+    seq: u64,
+    /// Commands refused with `-LOADING`/`-BUSY`.
+    pub(super) refusals: u64,
+    /// Every refusal sent: (link, offset just past it, request).
+    pub(super) refusal_ends: Vec<(u64, u64, u64)>,
     /// The exact bytes of every command the client may send, for the provenance check.
     expected: HashMap<Tag, Bytes>,
     /// Handshake steps a connection must see before any request.
@@ -127,6 +175,10 @@ impl Server {
             dbs: (0..16).map(|_| HashMap::new()).collect(),
             conns: HashMap::new(),
             execs: HashMap::new(),
+            ordered: HashSet::new(),
+            seq: 0,
+            refusals: 0,
+            refusal_ends: Vec::new(),
             expected: HashMap::new(),
             hs_steps: 0,
             pushes: Vec::new(),
@@ -143,10 +195,15 @@ impl Server {
         }
     }
 
-    /// Registers the exact bytes a tag stands for.
-    pub(super) fn expect(&mut self, tag: Tag, bytes: Bytes) {
-        if let Tag::Hs(i) = tag {
-            self.hs_steps = self.hs_steps.max(i + 1);
+    /// Registers the exact bytes a tag stands for; `ordered` when it must arrive in
+    /// submission order among the other ordered requests.
+    pub(super) fn expect(&mut self, tag: Tag, bytes: Bytes, ordered: bool) {
+        match tag {
+            Tag::Hs(i) => self.hs_steps = self.hs_steps.max(i + 1),
+            Tag::Req(r) if ordered => {
+                self.ordered.insert(r);
+            }
+            Tag::Req(_) => {}
         }
         self.expected.insert(tag, bytes);
     }
@@ -170,6 +227,7 @@ impl Server {
             hs_seen: 0,
             last_req: None,
             out: Vec::new(),
+            sent: 0,
         };
         self.conns.insert(id, conn);
     }
@@ -311,18 +369,13 @@ impl Server {
                         c.hs_seen, self.hs_steps
                     ));
                 }
-                if let Some(last) = c.last_req.filter(|&last| last >= r) {
-                    return Err(format!(
-                        "conn {id}: request {r} arrived after request {last}: out of submission order"
-                    ));
-                }
-                c.last_req = Some(r);
-                let e = self.execs.entry(r).or_default();
-                e.count += 1;
-                if e.count > 1 {
-                    return Err(format!(
-                        "request {r} executed twice (the second time on conn {id})"
-                    ));
+                if self.ordered.contains(&r) {
+                    if let Some(last) = c.last_req.filter(|&last| last >= r) {
+                        return Err(format!(
+                            "conn {id}: request {r} arrived after request {last}: out of submission order"
+                        ));
+                    }
+                    c.last_req = Some(r);
                 }
             }
         }
@@ -343,13 +396,28 @@ impl Server {
     fn execute(&mut self, id: u64, tag: Tag, args: &[Bytes], now: u64) -> Option<Value> {
         let name = args[0].to_ascii_uppercase();
         let c = self.conns.get_mut(&id).expect("present");
-        let handshake_cmd = matches!(&name[..], b"HELLO" | b"AUTH" | b"SELECT" | b"CLIENT");
         if !c.authed && !matches!(&name[..], b"HELLO" | b"AUTH") {
             return Some(err("NOAUTH Authentication required."));
         }
-        if now < self.cfg.loading_until && (!handshake_cmd || self.cfg.loading_blocks_handshake) {
-            return Some(err("LOADING Redis is loading the dataset in memory"));
+        if let Some(refusal) = self.refusal(args, now) {
+            // Redis's rejectCommand: a refusal inside MULTI dooms the transaction, and a
+            // refused EXEC leaves it open.
+            let c = self.conns.get_mut(&id).expect("present");
+            if let Some((_, dirty)) = &mut c.multi {
+                *dirty = true;
+            }
+            self.refusals += 1;
+            self.note(id, tag, || "-> refused".into());
+            if let Tag::Req(r) = tag {
+                self.execs.entry(r).or_default().refused += 1;
+                self.ordered.remove(&r);
+            }
+            return Some(refusal);
         }
+        if let Tag::Req(r) = tag {
+            self.execs.entry(r).or_default().count += 1;
+        }
+        let c = self.conns.get_mut(&id).expect("present");
         if let Some((queue, dirty)) = &mut c.multi {
             match &name[..] {
                 b"EXEC" | b"DISCARD" | b"MULTI" => {}
@@ -404,6 +472,27 @@ impl Server {
                 v
             }
         }
+    }
+
+    /// The error a refusal window answers `args` with at `now`, if any: by the command's
+    /// `LOADING` / `ALLOW_BUSY` flags (every handshake command with
+    /// `loading_blocks_handshake`).
+    fn refusal(&self, args: &[Bytes], now: u64) -> Option<Value> {
+        let w = self.cfg.windows.iter().find(|w| w.from <= now && now < w.until)?;
+        let name = args[0].to_ascii_uppercase();
+        let handshake = matches!(&name[..], b"HELLO" | b"AUTH" | b"SELECT" | b"CLIENT");
+        let flags = lookup(args).map_or(CommandFlags::empty(), |info| info.flags);
+        let (allowed, line) = match w.why {
+            Refusal::Loading => (
+                flags.contains(CommandFlags::LOADING),
+                "LOADING Redis is loading the dataset in memory",
+            ),
+            Refusal::Busy => (
+                flags.contains(CommandFlags::ALLOW_BUSY),
+                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSCRIPT.",
+            ),
+        };
+        (!allowed || (handshake && self.cfg.loading_blocks_handshake)).then(|| err(line))
     }
 
     /// A data or handshake command; `None` when BLPOP must block (never inside MULTI). Only
@@ -549,16 +638,25 @@ impl Server {
         let garbage = self.rng.below(1000) < self.cfg.garbage;
         let Some(c) = self.conns.get_mut(&id) else { return };
         if c.proto == 3 && noise {
-            c.out.extend_from_slice(b">2\r\n$10\r\ninvalidate\r\n*1\r\n$3\r\nkey\r\n");
+            let push = b">2\r\n$10\r\ninvalidate\r\n*1\r\n$3\r\nkey\r\n";
+            c.out.extend_from_slice(push);
+            c.sent += push.len() as u64;
         }
         if garbage {
             c.out.extend_from_slice(b"?not resp\r\n");
+            c.sent += 11;
             return;
         }
         self.max_frame = self.max_frame.max(frame.len());
         c.out.extend_from_slice(&frame);
+        c.sent += frame.len() as u64;
+        self.seq += 1;
         if let Tag::Req(r) = tag {
-            self.execs.entry(r).or_default().reply = Some(Bytes::from(frame));
+            if super::check::refusal(&frame) {
+                self.refusal_ends.push((id, c.sent, r));
+            }
+            let sent = Sent { link: id, seq: self.seq, end: c.sent, frame: Bytes::from(frame) };
+            self.execs.entry(r).or_default().replies.push(sent);
         }
     }
 
@@ -613,82 +711,4 @@ fn hello(c: &mut Conn, cfg: &ServerCfg, id: u64, args: &[Bytes]) -> Value {
         (s("role"), s("master")),
         (s("modules"), Value::Array(Vec::new())),
     ])
-}
-
-/// The request whose bytes `[start, start + len)` of the stream are, checking that they are
-/// one command's bytes from its first to its last, in order, with nothing mixed in.
-fn owner(segs: &mut VecDeque<(u64, Seg)>, start: u64, len: usize, id: u64) -> Result<Tag, String> {
-    let end = start + len as u64;
-    let mut tag = None;
-    let mut expect_off = 0;
-    while let Some(&(at, s)) = segs.front() {
-        if at >= end {
-            break;
-        }
-        let seg_end = at + s.len as u64;
-        if at < start || seg_end > end {
-            return Err(format!(
-                "conn {id}: bytes of {:?} straddle a command boundary at stream offset {start}..{end}",
-                s.tag
-            ));
-        }
-        if tag.is_some_and(|t| t != s.tag) || s.off != expect_off {
-            return Err(format!(
-                "conn {id}: the command at stream offset {start} mixes {:?} (offset {}) into {tag:?} (expected offset {expect_off})",
-                s.tag, s.off
-            ));
-        }
-        tag = Some(s.tag);
-        expect_off += s.len;
-        segs.pop_front();
-    }
-    tag.filter(|_| expect_off == len)
-        .ok_or_else(|| format!("conn {id}: no provenance for the command at stream offset {start}"))
-}
-
-/// RESP2 encoding: nil is `$-1`, maps flatten to arrays.
-fn encode2(v: &Value, out: &mut Vec<u8>) {
-    match v {
-        Value::Nil => out.extend_from_slice(b"$-1\r\n"),
-        Value::Array(items) => {
-            out.extend_from_slice(format!("*{}\r\n", items.len()).as_bytes());
-            items.iter().for_each(|i| encode2(i, out));
-        }
-        Value::Map(pairs) => {
-            out.extend_from_slice(format!("*{}\r\n", pairs.len() * 2).as_bytes());
-            for (k, v) in pairs {
-                encode2(k, out);
-                encode2(v, out);
-            }
-        }
-        other => encode_value(other, out),
-    }
-}
-
-fn ok() -> Value {
-    Value::SimpleString("OK".into())
-}
-
-fn err(line: &str) -> Value {
-    Value::Error(ServerError::new(line))
-}
-
-fn wrongtype() -> Value {
-    err("WRONGTYPE Operation against a key holding the wrong kind of value")
-}
-
-/// A BLPOP timeout in seconds (decimal), as milliseconds.
-fn parse_ms(arg: &[u8]) -> Option<u64> {
-    let secs: f64 = std::str::from_utf8(arg).ok()?.parse().ok()?;
-    (secs >= 0.0 && secs.is_finite()).then(|| (secs * 1000.0).round() as u64)
-}
-
-/// External subscribers of a channel: a fixed function of its name.
-fn subscribers(channel: &[u8]) -> i64 {
-    i64::from(channel.iter().fold(0u8, |a, &b| a.wrapping_add(b)) % 3)
-}
-
-/// Printable form of a byte string, for traces.
-pub(super) fn show(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).replace("\r\n", "\\r\\n")
 }

@@ -10,15 +10,23 @@ fn env(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
-/// Runs `count` seeds from `first`; panics with the first failure's report.
+/// Runs `count` seeds from `first`; panics with the first failure's report. With
+/// `SIM_KEEP_GOING` set, prints the first line of every failure and panics at the end.
 fn run_seeds(first: u64, count: u64) -> Stats {
+    let keep_going = std::env::var_os("SIM_KEEP_GOING").is_some();
     let mut total = Stats::default();
+    let mut failed = 0;
     for seed in first..first + count {
         match run_seed(seed) {
             Ok(s) => total.add(&s),
+            Err(report) if keep_going => {
+                failed += 1;
+                eprintln!("{}", report.lines().next().unwrap_or_default());
+            }
             Err(report) => panic!("{report}"),
         }
     }
+    assert_eq!(failed, 0, "{failed} of {count} seeds failed");
     total
 }
 
@@ -55,6 +63,15 @@ fn sim_seeds() {
             ("faults", total.faults),
             ("lost connections", total.lost),
             ("failed connects", total.connect_failed),
+            ("LOADING/BUSY refusals", total.refusals),
+            ("resends after a refusal", t.resent_after_refusal),
+            ("refusals delivered", t.refusals_delivered),
+            ("successes after a resend", t.ok_after_resend),
+            ("blind resends of idempotent requests", t.blind_resends),
+            ("requests run twice", t.executed_twice),
+            ("delayed submissions", total.delayed_submits),
+            ("held-back requests timed out", t.expired_held_back),
+            ("requests a write stalled in", t.stuck_writes),
         ];
         for (what, n) in reached {
             assert!(n > 0, "no {what} in {count} seeds: {total:?}");

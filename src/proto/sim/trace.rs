@@ -5,20 +5,63 @@ use std::fmt::Write as _;
 /// One step of the schedule, as the driver saw it.
 #[derive(Debug, Clone)]
 pub(super) enum Step {
-    Submit { id: u64, what: &'static str, deadline: Option<u64> },
-    Reply { id: u64, ok: bool, detail: String },
-    Connect { conn: u64, outcome: &'static str },
-    Connected { conn: u64 },
-    ConnectFailed { conn: u64 },
+    Submit {
+        id: u64,
+        what: &'static str,
+        idempotent: bool,
+        deadline: Option<u64>,
+        delay: Option<u64>,
+    },
+    Reply {
+        id: u64,
+        ok: bool,
+        detail: String,
+    },
+    Connect {
+        conn: u64,
+        outcome: &'static str,
+    },
+    Connected {
+        conn: u64,
+    },
+    ConnectFailed {
+        conn: u64,
+    },
     Event(&'static str),
-    Write { conn: u64, offered: usize, accepted: usize },
-    WriteFailed { conn: u64 },
-    Read { conn: u64, bytes: usize, left: usize },
-    Closed { conn: u64, eof: bool },
-    Detach { conn: u64, linger: bool },
-    Fault { conn: u64, what: &'static str },
-    ServerRecv { conn: u64, bytes: usize },
-    Exec { conn: u64, tag: String, cmd: String },
+    Write {
+        conn: u64,
+        offered: usize,
+        accepted: usize,
+    },
+    WriteFailed {
+        conn: u64,
+    },
+    Read {
+        conn: u64,
+        bytes: usize,
+        left: usize,
+    },
+    Closed {
+        conn: u64,
+        eof: bool,
+    },
+    Detach {
+        conn: u64,
+        linger: bool,
+    },
+    Fault {
+        conn: u64,
+        what: &'static str,
+    },
+    ServerRecv {
+        conn: u64,
+        bytes: usize,
+    },
+    Exec {
+        conn: u64,
+        tag: String,
+        cmd: String,
+    },
     Timeout,
     Sweep,
     Heal,
@@ -27,8 +70,14 @@ pub(super) enum Step {
 impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Step::Submit { id, what, deadline } => {
-                write!(f, "submit #{id} {what} deadline={deadline:?}")
+            Step::Submit { id, what, idempotent, deadline, delay } => {
+                let idem = if *idempotent { " (idempotent)" } else { "" };
+                match delay {
+                    None => write!(f, "submit #{id} {what}{idem} deadline={deadline:?}"),
+                    Some(d) => {
+                        write!(f, "submit_at #{id} {what}{idem} in {d} ms, deadline={deadline:?}")
+                    }
+                }
             }
             Step::Reply { id, ok, detail } => {
                 write!(f, "  reply #{id} {}: {detail}", if *ok { "Ok" } else { "Err" })
