@@ -730,11 +730,8 @@ impl<R> Session<R> {
     fn resend_due(&mut self, now: u64) {
         while self.delayed.front().is_some_and(|(at, _)| *at <= now) {
             let Some((_, req)) = self.delayed.pop_front() else { break };
-            if matches!(self.state, State::Ready) {
-                self.write_request(req, now);
-            } else {
-                self.enqueue_back(req);
-            }
+            // As a fresh submission: written when ready, else queued within `queue_size`.
+            self.submit(req, now);
         }
         if self.delayed.iter().any(|(_, r)| r.deadline.is_some_and(|d| d <= now)) {
             let mut keep = VecDeque::with_capacity(self.delayed.len());

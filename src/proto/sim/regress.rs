@@ -167,3 +167,30 @@ fn bad_bytes_during_the_handshake_fail_the_attempt() {
 fn seed_160_failing_for_good_fails_delayed_requests() {
     run_seed(160).unwrap_or_else(|report| panic!("{report}"));
 }
+
+/// `config` with resends: `max_attempts`, and `retry_written` on.
+fn resending(queue_size: usize, max_attempts: u8) -> SessionConfig {
+    SessionConfig { retry_written: true, max_attempts, ..config(queue_size, false) }
+}
+
+#[test]
+fn seed_12_due_requests_respect_queue_size() {
+    run_seed(12).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// A delayed request that came due while not connected went into the offline queue beyond
+/// `queue_size`.
+#[test]
+fn due_requests_respect_queue_size() {
+    let mut s = Session::new(resending(1, 3));
+    s.start(0);
+    events(&mut s);
+    s.submit(request(1, None), 0);
+    s.submit_at(request(2, None), 10, 0);
+    s.handle_timeout(10);
+    assert_eq!(s.queued(), 1);
+    match &events(&mut s)[..] {
+        [Event::Reply(2, Err(Error::Disconnected(_)))] => {}
+        other => panic!("{other:?}"),
+    }
+}
