@@ -674,7 +674,9 @@ impl<R> Session<R> {
                         deadline: w.deadline,
                         blocking,
                         idempotent,
-                        attempts,
+                        // A send that never reached the socket whole is not an attempt: it
+                        // must not use up the resends after LOADING & co.
+                        attempts: if sent_whole { attempts } else { attempts - 1 },
                     });
                 }
                 _ => {

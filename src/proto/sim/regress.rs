@@ -194,3 +194,55 @@ fn due_requests_respect_queue_size() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Reconnects a session that is backing off (backoff 10 ms), handshake answered, at `now`.
+fn reconnect(s: &mut Session<u64>, now: u64) {
+    s.handle_timeout(now);
+    s.handle_connected(now);
+    if !s.is_ready() {
+        let n = s.out().unwritten() as usize;
+        s.handle_written(n, now);
+        let steps = s.in_flight();
+        input(s, &b"+OK\r\n".repeat(steps), now);
+    }
+    assert!(s.is_ready());
+}
+
+/// Writes everything buffered.
+fn flush(s: &mut Session<u64>, now: u64) {
+    let n = s.out().unwritten() as usize;
+    s.handle_written(n, now);
+}
+
+/// The replies among `evs`: (id, Ok or the error's maybe_executed, error text).
+fn replies(evs: &[Event<u64>]) -> Vec<(u64, Result<(), bool>, String)> {
+    evs.iter()
+        .filter_map(|e| match e {
+            Event::Reply(id, Ok(_)) => Some((*id, Ok(()), String::new())),
+            Event::Reply(id, Err(e)) => Some((*id, Err(e.maybe_executed()), e.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn seed_28_unsent_tries_are_not_attempts() {
+    run_seed(28).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// A send lost before it was written whole counted as an attempt: with `max_attempts` 2, a
+/// request requeued once and then refused with LOADING got the refusal without a resend.
+#[test]
+fn unsent_tries_are_not_attempts() {
+    let mut s = ready(resending(10, 2), 0);
+    s.submit(request(1, None), 0);
+    s.handle_closed(Error::connection("reset"), true, 1);
+    events(&mut s);
+    reconnect(&mut s, 11);
+    flush(&mut s, 11);
+    input(&mut s, b"-LOADING Redis is loading the dataset in memory\r\n", 12);
+    let evs = events(&mut s);
+    assert!(replies(&evs).is_empty(), "the refusal was delivered: {evs:?}");
+    s.handle_timeout(s.poll_timeout().expect("a resend is due"));
+    assert!(s.out().unwritten() > 0, "resent");
+}
