@@ -115,8 +115,38 @@ enum State {
 
 #[derive(Debug)]
 enum Slot<R> {
-    Request { reply: R, blocking: bool, idempotent: bool, attempts: u8 },
+    /// `ran`: see [`Parked::ran`].
+    Request {
+        reply: R,
+        blocking: bool,
+        idempotent: bool,
+        attempts: u8,
+        ran: bool,
+    },
     Handshake(Step),
+}
+
+/// A request off the wire: in the offline queue, or waiting to be resent or sent later.
+#[derive(Debug)]
+struct Parked<R> {
+    req: Request<R>,
+    /// An earlier send of it was written whole and got no reply, so it may have run (an
+    /// idempotent request resent after a lost connection): if it fails, its error says so.
+    ran: bool,
+}
+
+/// `err` for a request that may have run already (`ran`): one whose `maybe_executed()` is
+/// true, a connection error when `err`'s kind cannot say so.
+fn if_ran(err: Error, ran: bool) -> Error {
+    match err {
+        e if !ran => e,
+        e @ (Error::Connection { .. } | Error::Timeout { .. }) => e.with_maybe_executed(true),
+        other => Error::Connection {
+            message: format!("{other}; an earlier send of the command got no reply"),
+            maybe_executed: true,
+            source: None,
+        },
+    }
 }
 
 #[derive(Debug)]
@@ -147,12 +177,12 @@ pub(crate) struct Session<R> {
     state: State,
     decoder: Decoder,
     waiting: Fifo<Waiting<R>>,
-    queue: VecDeque<Request<R>>,
+    queue: VecDeque<Parked<R>>,
     /// No later than the earliest deadline in `queue` (may be stale-early: a timer then fires
     /// for nothing and `expire_queued` recomputes it). Keeps `poll_timeout` O(1).
     queue_deadline: Option<u64>,
     /// Requests to send again at a time (after `LOADING` & co), ordered by that time.
-    delayed: VecDeque<(u64, Request<R>)>,
+    delayed: VecDeque<(u64, Parked<R>)>,
     out: OutBuf,
     events: VecDeque<Event<R>>,
     last_input: u64,
@@ -222,11 +252,16 @@ impl<R> Session<R> {
     /// Hands a request to the session: written now when connected, queued while connecting,
     /// failed at once when the queue is full or the session has failed.
     pub(crate) fn submit(&mut self, req: Request<R>, now: u64) {
+        self.enqueue(Parked { req, ran: false }, now);
+    }
+
+    /// [`submit`](Session::submit) of a request that may have been sent before.
+    fn enqueue(&mut self, p: Parked<R>, now: u64) {
         match &self.state {
-            State::Ready => self.write_request(req, now),
+            State::Ready => self.write_request(p, now),
             State::Failed(e) | State::Closed(e) => {
-                let e = e.clone();
-                self.events.push_back(Event::Reply(req.reply, Err(e)));
+                let e = if_ran(e.clone(), p.ran);
+                self.events.push_back(Event::Reply(p.req.reply, Err(e)));
             }
             State::Idle
             | State::Backoff { .. }
@@ -237,17 +272,17 @@ impl<R> Session<R> {
                         "not connected and the offline queue is full (queue_size = {})",
                         self.cfg.queue_size
                     ));
-                    self.events.push_back(Event::Reply(req.reply, Err(e)));
+                    self.events.push_back(Event::Reply(p.req.reply, Err(if_ran(e, p.ran))));
                 } else {
-                    self.enqueue_back(req);
+                    self.enqueue_back(p);
                 }
             }
         }
     }
 
-    fn enqueue_back(&mut self, req: Request<R>) {
-        self.queue_deadline = min_opt(self.queue_deadline, req.deadline);
-        self.queue.push_back(req);
+    fn enqueue_back(&mut self, p: Parked<R>) {
+        self.queue_deadline = min_opt(self.queue_deadline, p.req.deadline);
+        self.queue.push_back(p);
     }
 
     /// Hands a request to the session to send at `due` (a retry the caller's policy delayed).
@@ -261,7 +296,7 @@ impl<R> Session<R> {
             return;
         }
         let at = self.delayed.iter().position(|(t, _)| *t > due).unwrap_or(self.delayed.len());
-        self.delayed.insert(at, (due, req));
+        self.delayed.insert(at, (due, Parked { req, ran: false }));
     }
 
     /// The transport is open (TCP connected, TLS done): send the handshake.
@@ -375,7 +410,8 @@ impl<R> Session<R> {
             _ => None,
         };
         let queued = self.queue_deadline;
-        let retry = self.delayed.iter().map(|(at, r)| r.deadline.map_or(*at, |d| d.min(*at))).min();
+        let retry =
+            self.delayed.iter().map(|(at, p)| p.req.deadline.map_or(*at, |d| d.min(*at))).min();
         [state, self.waiting.earliest_deadline(), queued, retry].into_iter().flatten().min()
     }
 
@@ -447,8 +483,8 @@ impl<R> Session<R> {
             State::Connecting { .. } | State::Handshaking { .. } | State::Ready
         );
         for w in self.waiting.drain() {
-            if let Slot::Request { reply, .. } = w.slot {
-                let e = if w.end <= self.out.written() {
+            if let Slot::Request { reply, ran, .. } = w.slot {
+                let e = if ran || w.end <= self.out.written() {
                     Error::Connection {
                         message: "the client was closed before the reply arrived".into(),
                         maybe_executed: true,
@@ -460,8 +496,17 @@ impl<R> Session<R> {
                 self.events.push_back(Event::Reply(reply, Err(e)));
             }
         }
-        for r in self.queue.drain(..).chain(self.delayed.drain(..).map(|(_, r)| r)) {
-            self.events.push_back(Event::Reply(r.reply, Err(err.clone())));
+        for p in self.queue.drain(..).chain(self.delayed.drain(..).map(|(_, p)| p)) {
+            let e = if p.ran {
+                Error::Connection {
+                    message: "the client was closed before the reply arrived".into(),
+                    maybe_executed: true,
+                    source: None,
+                }
+            } else {
+                err.clone()
+            };
+            self.events.push_back(Event::Reply(p.req.reply, Err(e)));
         }
         self.out.take_all().for_each(drop);
         self.state = State::Closed(err);
@@ -479,7 +524,7 @@ impl<R> Session<R> {
 
     // ----- internals -----
 
-    fn write_request(&mut self, req: Request<R>, now: u64) {
+    fn write_request(&mut self, Parked { req, ran }: Parked<R>, now: u64) {
         if self.waiting.is_empty() {
             // Silence is measured from the moment something is awaited, not from the last reply.
             self.last_input = now;
@@ -496,6 +541,7 @@ impl<R> Session<R> {
                     blocking: req.blocking,
                     idempotent: req.idempotent,
                     attempts: req.attempts.saturating_add(1),
+                    ran,
                 },
                 end,
                 deadline: req.deadline,
@@ -522,7 +568,7 @@ impl<R> Session<R> {
             self.cfg.backoff.reset();
         }
         match w.slot {
-            Slot::Request { reply, blocking, idempotent, attempts } => {
+            Slot::Request { reply, blocking, idempotent, attempts, ran } => {
                 // A reply that comes once the deadline has passed is a timeout, as it would
                 // have been had the timer fired first: the driver's timer may fire late, or
                 // after the read in the same turn.
@@ -553,7 +599,7 @@ impl<R> Session<R> {
                             .iter()
                             .position(|(t, _)| *t > due)
                             .unwrap_or(self.delayed.len());
-                        self.delayed.insert(at, (due, req));
+                        self.delayed.insert(at, (due, Parked { req, ran }));
                     }
                     _ => self.events.push_back(Event::Reply(reply, Ok(frame))),
                 }
@@ -607,8 +653,8 @@ impl<R> Session<R> {
             self.cfg.backoff.reset();
         }
         self.events.push_back(Event::Ready { server_version: version });
-        while let Some(req) = self.queue.pop_front() {
-            self.write_request(req, now);
+        while let Some(p) = self.queue.pop_front() {
+            self.write_request(p, now);
         }
         self.queue_deadline = None;
     }
@@ -659,8 +705,12 @@ impl<R> Session<R> {
         let mut resend = Vec::new();
         for w in self.waiting.drain() {
             let bytes = commands.pop_front();
-            let Slot::Request { reply, blocking, idempotent, attempts } = w.slot else { continue };
+            let Slot::Request { reply, blocking, idempotent, attempts, ran } = w.slot else {
+                continue;
+            };
             let sent_whole = w.end <= written;
+            // This send or an earlier one may have run.
+            let maybe = sent_whole || ran;
             let expired = timed_out_at.is_some_and(|now| w.deadline.is_some_and(|d| d <= now));
             let stuck_here = stuck && !sent_whole;
             stuck &= !stuck_here;
@@ -668,7 +718,7 @@ impl<R> Session<R> {
                 || (idempotent && self.cfg.retry_written && attempts < self.cfg.max_attempts);
             match bytes {
                 Some(bytes) if may_resend && !expired => {
-                    resend.push(Request {
+                    let req = Request {
                         bytes,
                         reply,
                         deadline: w.deadline,
@@ -677,25 +727,26 @@ impl<R> Session<R> {
                         // A send that never reached the socket whole is not an attempt: it
                         // must not use up the resends after LOADING & co.
                         attempts: if sent_whole { attempts } else { attempts - 1 },
-                    });
+                    };
+                    resend.push(Parked { req, ran: maybe });
                 }
                 _ => {
                     let e = if expired {
                         Error::Timeout {
                             message: "request timed out; the connection was reset".into(),
-                            maybe_executed: sent_whole,
+                            maybe_executed: maybe,
                         }
                     } else if timed_out_at.is_some() {
                         Error::Connection {
                             message: "connection reset after another request on it timed out"
                                 .into(),
-                            maybe_executed: sent_whole,
+                            maybe_executed: maybe,
                             source: None,
                         }
-                    } else if !sent_whole
+                    } else if !maybe
                         || matches!(err, Error::Connection { .. } | Error::Timeout { .. })
                     {
-                        err.clone().with_maybe_executed(sent_whole)
+                        err.clone().with_maybe_executed(maybe)
                     } else {
                         // A protocol error has no `maybe_executed`: say that the command was
                         // written and the connection reset, with the cause.
@@ -710,7 +761,7 @@ impl<R> Session<R> {
             }
         }
         // The offline queue holds at most `queue_size`: the oldest go back in it, the rest
-        // (never sent, so safe to retry) fail as a submission to a full queue would.
+        // fail as a submission to a full queue would (saying so when they may have run).
         let room = self.cfg.queue_size.saturating_sub(self.queue.len());
         if resend.len() > room {
             let e = Error::Disconnected(format!(
@@ -718,35 +769,35 @@ impl<R> Session<R> {
                  command was not sent again",
                 self.cfg.queue_size
             ));
-            for req in resend.drain(room..) {
-                self.events.push_back(Event::Reply(req.reply, Err(e.clone())));
+            for p in resend.drain(room..) {
+                self.events.push_back(Event::Reply(p.req.reply, Err(if_ran(e.clone(), p.ran))));
             }
         }
-        for req in resend.into_iter().rev() {
-            self.queue_deadline = min_opt(self.queue_deadline, req.deadline);
-            self.queue.push_front(req);
+        for p in resend.into_iter().rev() {
+            self.queue_deadline = min_opt(self.queue_deadline, p.req.deadline);
+            self.queue.push_front(p);
         }
     }
 
     /// Sends again the delayed requests whose time came; fails those whose deadline passed.
     fn resend_due(&mut self, now: u64) {
         while self.delayed.front().is_some_and(|(at, _)| *at <= now) {
-            let Some((_, req)) = self.delayed.pop_front() else { break };
+            let Some((_, p)) = self.delayed.pop_front() else { break };
             // As a fresh submission: written when ready, else queued within `queue_size`.
-            self.submit(req, now);
+            self.enqueue(p, now);
         }
-        if self.delayed.iter().any(|(_, r)| r.deadline.is_some_and(|d| d <= now)) {
+        if self.delayed.iter().any(|(_, p)| p.req.deadline.is_some_and(|d| d <= now)) {
             let mut keep = VecDeque::with_capacity(self.delayed.len());
-            for (at, r) in self.delayed.drain(..) {
-                if r.deadline.is_some_and(|d| d <= now) {
+            for (at, p) in self.delayed.drain(..) {
+                if p.req.deadline.is_some_and(|d| d <= now) {
                     let e = Error::Timeout {
                         message: "request timed out while waiting to be retried (LOADING/BUSY)"
                             .into(),
-                        maybe_executed: false,
+                        maybe_executed: p.ran,
                     };
-                    self.events.push_back(Event::Reply(r.reply, Err(e)));
+                    self.events.push_back(Event::Reply(p.req.reply, Err(e)));
                 } else {
-                    keep.push_back((at, r));
+                    keep.push_back((at, p));
                 }
             }
             self.delayed = keep;
@@ -780,8 +831,8 @@ impl<R> Session<R> {
         if refused {
             self.events.push_back(Event::ConnectFailed(err.clone()));
         }
-        for r in self.queue.drain(..).chain(self.delayed.drain(..).map(|(_, r)| r)) {
-            self.events.push_back(Event::Reply(r.reply, Err(err.clone())));
+        for p in self.queue.drain(..).chain(self.delayed.drain(..).map(|(_, p)| p)) {
+            self.events.push_back(Event::Reply(p.req.reply, Err(if_ran(err.clone(), p.ran))));
         }
         self.state = if refused { State::Failed(err) } else { State::Closed(err) };
     }
@@ -791,18 +842,18 @@ impl<R> Session<R> {
             return;
         }
         let mut keep = VecDeque::with_capacity(self.queue.len());
-        for r in self.queue.drain(..) {
-            if r.deadline.is_some_and(|d| d <= now) {
+        for p in self.queue.drain(..) {
+            if p.req.deadline.is_some_and(|d| d <= now) {
                 let e = Error::Timeout {
                     message: "request timed out while waiting for a connection".into(),
-                    maybe_executed: false,
+                    maybe_executed: p.ran,
                 };
-                self.events.push_back(Event::Reply(r.reply, Err(e)));
+                self.events.push_back(Event::Reply(p.req.reply, Err(e)));
             } else {
-                keep.push_back(r);
+                keep.push_back(p);
             }
         }
-        self.queue_deadline = keep.iter().filter_map(|r| r.deadline).min();
+        self.queue_deadline = keep.iter().filter_map(|p| p.req.deadline).min();
         self.queue = keep;
     }
 

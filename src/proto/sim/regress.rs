@@ -246,3 +246,47 @@ fn unsent_tries_are_not_attempts() {
     s.handle_timeout(s.poll_timeout().expect("a resend is due"));
     assert!(s.out().unwritten() > 0, "resent");
 }
+
+fn idempotent(id: u64, deadline: Option<u64>) -> Request<u64> {
+    Request { idempotent: true, ..request(id, deadline) }
+}
+
+#[test]
+fn seed_80_resent_requests_that_may_have_run_say_so_when_they_time_out() {
+    run_seed(80).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// An idempotent request written whole, then resent after the connection was lost, failed
+/// with `maybe_executed: false` when it timed out waiting for the next connection, though
+/// the server may have run the first send.
+#[test]
+fn resent_requests_that_may_have_run_say_so_when_they_time_out() {
+    let mut s = ready(resending(10, 3), 0);
+    s.submit(idempotent(1, Some(50)), 0);
+    flush(&mut s, 0);
+    s.handle_closed(Error::connection("reset"), true, 1);
+    assert_eq!(s.queued(), 1, "resent");
+    events(&mut s);
+    s.handle_timeout(50);
+    let failed = replies(&events(&mut s));
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!((failed[0].0, failed[0].1), (1, Err(true)), "{failed:?}");
+}
+
+#[test]
+fn seed_34_requests_that_may_have_run_say_so_when_the_queue_is_full() {
+    run_seed(34).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// An idempotent request written whole that did not fit back in the offline queue failed
+/// with `Disconnected` ("the command was not sent again"), which is not `maybe_executed`.
+#[test]
+fn requests_that_may_have_run_say_so_when_the_queue_is_full() {
+    let mut s = ready(resending(0, 3), 0);
+    s.submit(idempotent(1, None), 0);
+    flush(&mut s, 0);
+    s.handle_closed(Error::connection("reset"), true, 1);
+    let failed = replies(&events(&mut s));
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!((failed[0].0, failed[0].1), (1, Err(true)), "{failed:?}");
+}
