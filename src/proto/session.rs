@@ -714,8 +714,13 @@ impl<R> Session<R> {
             let expired = timed_out_at.is_some_and(|now| w.deadline.is_some_and(|d| d <= now));
             let stuck_here = stuck && !sent_whole;
             stuck &= !stuck_here;
+            // The idempotent resend is for a send written whole: the one a write stalled in
+            // fails even when idempotent, or it would stall the same way again.
             let may_resend = (!sent_whole && !stuck_here)
-                || (idempotent && self.cfg.retry_written && attempts < self.cfg.max_attempts);
+                || (sent_whole
+                    && idempotent
+                    && self.cfg.retry_written
+                    && attempts < self.cfg.max_attempts);
             match bytes {
                 Some(bytes) if may_resend && !expired => {
                     let req = Request {

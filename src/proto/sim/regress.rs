@@ -290,3 +290,21 @@ fn requests_that_may_have_run_say_so_when_the_queue_is_full() {
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!((failed[0].0, failed[0].1), (1, Err(true)), "{failed:?}");
 }
+
+#[test]
+fn seed_1229_a_stalled_write_fails_its_idempotent_request() {
+    run_seed(1229).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// The request a write stalled in was resent when it was idempotent (and stalled again).
+#[test]
+fn a_stalled_write_fails_its_idempotent_request() {
+    let mut s = ready(SessionConfig { write_timeout: Some(100), ..resending(10, 3) }, 0);
+    s.submit(idempotent(1, None), 0);
+    s.handle_written(3, 0);
+    s.handle_sweep(100);
+    assert_eq!(s.queued(), 0, "not resent");
+    let failed = replies(&events(&mut s));
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!((failed[0].0, failed[0].1), (1, Err(false)), "{failed:?}");
+}
