@@ -784,13 +784,10 @@ impl<R> Session<R> {
         }
     }
 
-    /// Sends again the delayed requests whose time came; fails those whose deadline passed.
+    /// Fails the delayed requests whose deadline passed; sends again those whose time came.
     fn resend_due(&mut self, now: u64) {
-        while self.delayed.front().is_some_and(|(at, _)| *at <= now) {
-            let Some((_, p)) = self.delayed.pop_front() else { break };
-            // As a fresh submission: written when ready, else queued within `queue_size`.
-            self.enqueue(p, now);
-        }
+        // Expired ones first: one sent now would time out at once, and its deadline would
+        // reset the connection under every other request on it.
         if self.delayed.iter().any(|(_, p)| p.req.deadline.is_some_and(|d| d <= now)) {
             let mut keep = VecDeque::with_capacity(self.delayed.len());
             for (at, p) in self.delayed.drain(..) {
@@ -806,6 +803,11 @@ impl<R> Session<R> {
                 }
             }
             self.delayed = keep;
+        }
+        while self.delayed.front().is_some_and(|(at, _)| *at <= now) {
+            let Some((_, p)) = self.delayed.pop_front() else { break };
+            // As a fresh submission: written when ready, else queued within `queue_size`.
+            self.enqueue(p, now);
         }
     }
 

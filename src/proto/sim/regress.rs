@@ -308,3 +308,27 @@ fn a_stalled_write_fails_its_idempotent_request() {
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!((failed[0].0, failed[0].1), (1, Err(false)), "{failed:?}");
 }
+
+#[test]
+fn seed_76_an_expired_delayed_request_is_not_sent() {
+    run_seed(76).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// A request refused with LOADING whose deadline passed before the (late) timer fired was
+/// sent anyway, and its deadline then reset the connection under the other requests.
+#[test]
+fn an_expired_delayed_request_is_not_sent() {
+    let mut s = ready(resending(10, 3), 0);
+    s.submit(request(1, Some(100)), 0);
+    s.submit(request(2, None), 0);
+    flush(&mut s, 0);
+    input(&mut s, b"-LOADING Redis is loading the dataset in memory\r\n", 0);
+    assert!(events(&mut s).is_empty());
+    s.handle_timeout(150);
+    let evs = events(&mut s);
+    assert!(!evs.iter().any(|e| matches!(e, Event::Lost(..) | Event::Disconnect)), "{evs:?}");
+    let failed = replies(&evs);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!((failed[0].0, failed[0].1), (1, Err(false)), "{failed:?}");
+    assert!(failed[0].2.contains("waiting to be retried"), "{failed:?}");
+}
