@@ -653,6 +653,9 @@ impl<R> Session<R> {
             self.cfg.backoff.reset();
         }
         self.events.push_back(Event::Ready { server_version: version });
+        // The timer may not have fired yet for a queued request whose deadline passed: sent
+        // now, its deadline would reset the new connection under every other request on it.
+        self.expire_queued(now);
         while let Some(p) = self.queue.pop_front() {
             self.write_request(p, now);
         }

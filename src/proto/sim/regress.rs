@@ -332,3 +332,31 @@ fn an_expired_delayed_request_is_not_sent() {
     assert_eq!((failed[0].0, failed[0].1), (1, Err(false)), "{failed:?}");
     assert!(failed[0].2.contains("waiting to be retried"), "{failed:?}");
 }
+
+#[test]
+fn seed_11_an_expired_queued_request_is_not_sent_on_ready() {
+    run_seed(11).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// A queued request whose deadline passed just before the handshake finished (its timer not
+/// fired yet) was written on the new connection, whose next timer then reset it.
+#[test]
+fn an_expired_queued_request_is_not_sent_on_ready() {
+    let mut s = ready(config(10, true), 0);
+    s.handle_closed(Error::connection("reset"), true, 1);
+    events(&mut s);
+    s.submit(request(1, Some(20)), 5);
+    s.submit(request(2, None), 5);
+    s.handle_timeout(11);
+    s.handle_connected(11);
+    flush(&mut s, 11);
+    input(&mut s, b"+OK\r\n", 25);
+    assert!(s.is_ready());
+    let failed = replies(&events(&mut s));
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!((failed[0].0, failed[0].1), (1, Err(false)), "{failed:?}");
+    assert_eq!(s.in_flight(), 1, "only request 2 went on the wire");
+    s.handle_timeout(25);
+    let evs = events(&mut s);
+    assert!(!evs.iter().any(|e| matches!(e, Event::Lost(..) | Event::Disconnect)), "{evs:?}");
+}
