@@ -35,7 +35,8 @@
 //!   which was refused, and the server never runs it later;
 //! - a refusal is delivered only once `max_attempts` whole writes were made or the next
 //!   resend would pass the deadline;
-//! - the request a write stalled in fails (not maybe executed) instead of being resent;
+//! - the request a write stalled in fails instead of being resent (maybe executed only if an
+//!   earlier send may have run);
 //! - a request held back (`submit_at`, refused) whose deadline passed fails at the timer
 //!   without being sent, and none goes on the wire at `Ready` after its deadline (its deadline
 //!   would reset the connection under the others);

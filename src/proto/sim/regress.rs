@@ -360,3 +360,11 @@ fn an_expired_queued_request_is_not_sent_on_ready() {
     let evs = events(&mut s);
     assert!(!evs.iter().any(|e| matches!(e, Event::Lost(..) | Event::Disconnect)), "{evs:?}");
 }
+
+/// Not a session bug: the simulator expected the request a write stalled in to fail with
+/// `maybe_executed: false`, but this one had been written whole on the connection before
+/// (idempotent, resent blind) and the server ran it there, so `true` is right.
+#[test]
+fn seed_28693_a_stalled_resent_request_may_have_run() {
+    run_seed(28693).unwrap_or_else(|report| panic!("{report}"));
+}
