@@ -178,8 +178,11 @@ impl Scenario {
             self.net.fault = rng.range(50, 90);
             self.net.blackhole = 100;
             self.net.window = (1, 40);
-            self.session.write_timeout = Some(rng.range(50, 500));
-            self.session.read_timeout = self.session.read_timeout.map(|t| t + 1_000);
+            let write = rng.range(50, 500);
+            self.session.write_timeout = Some(write);
+            // Black holes need a read stall check too, or a request with no deadline written
+            // whole into one would wait forever (no draw here: the seeds stay as they were).
+            self.session.read_timeout = Some(self.session.read_timeout.unwrap_or(write) + 1_000);
         }
         self.idempotent_writes = [0, 0, 50, 100][rng.pick(4)];
         self.delayed = [0, 0, 10, 40][rng.pick(4)];
