@@ -485,22 +485,9 @@ impl<R> Session<R> {
             self.state,
             State::Connecting { .. } | State::Handshaking { .. } | State::Ready
         );
-        for w in self.waiting.drain() {
-            if let Slot::Request { reply, ran, .. } = w.slot {
-                let e = if ran || w.end <= self.out.written() {
-                    Error::Connection {
-                        message: "the client was closed before the reply arrived".into(),
-                        maybe_executed: true,
-                        source: None,
-                    }
-                } else {
-                    err.clone()
-                };
-                self.events.push_back(Event::Reply(reply, Err(e)));
-            }
-        }
-        for p in self.queue.drain(..).chain(self.delayed.drain(..).map(|(_, p)| p)) {
-            let e = if p.ran {
+        // A request that may have run says so; one that surely did not is `Disconnected`.
+        let closed = |may_have_run: bool| {
+            if may_have_run {
                 Error::Connection {
                     message: "the client was closed before the reply arrived".into(),
                     maybe_executed: true,
@@ -508,8 +495,16 @@ impl<R> Session<R> {
                 }
             } else {
                 err.clone()
-            };
-            self.events.push_back(Event::Reply(p.req.reply, Err(e)));
+            }
+        };
+        let written = self.out.written();
+        for w in self.waiting.drain() {
+            if let Slot::Request { reply, ran, .. } = w.slot {
+                self.events.push_back(Event::Reply(reply, Err(closed(ran || w.end <= written))));
+            }
+        }
+        for p in self.queue.drain(..).chain(self.delayed.drain(..).map(|(_, p)| p)) {
+            self.events.push_back(Event::Reply(p.req.reply, Err(closed(p.ran))));
         }
         self.out.take_all().for_each(drop);
         self.state = State::Closed(err);
