@@ -134,7 +134,24 @@ impl Decoder {
     /// assert!(decoder.scan(b"?").is_err());
     /// # Ok::<(), redpoll::Error>(())
     /// ```
+    #[inline]
     pub fn scan(&mut self, buf: &[u8]) -> Result<Option<usize>, Error> {
+        // A reply that is one complete bulk string, met in a fresh state (at offset 0 no
+        // aggregate is open): the most common frame, answered without touching the state.
+        if self.pos == 0 && self.need == 0 {
+            if let Some((_, _, len)) = scan::quick_bulk(buf, 0, &self.limits) {
+                #[cfg(test)]
+                {
+                    self.tokens_read += 1;
+                }
+                return Ok(Some(len));
+            }
+        }
+        self.scan_general(buf)
+    }
+
+    #[inline(never)]
+    fn scan_general(&mut self, buf: &[u8]) -> Result<Option<usize>, Error> {
         match self.scan_inner(buf) {
             Ok(done) => Ok(done),
             Err(fault) => {
@@ -203,16 +220,22 @@ impl Decoder {
                 return Ok(Some(self.complete()));
             }
         } else if buf.len() < self.pos {
-            return Err(scan::shrank(self.pos, buf.len()));
+            return scan::shrank(self.pos, buf.len());
         }
         loop {
             #[cfg(test)]
             {
                 self.tokens_read += 1;
             }
+            if let Some((_, _, next)) = scan::quick_bulk(buf, self.pos, &self.limits) {
+                self.pos = next;
+                if self.close_element() {
+                    return Ok(Some(self.complete()));
+                }
+                continue;
+            }
             let read = scan::read_token(buf, self.pos, &self.limits, &mut self.line_resume)?;
             let Some((token, next)) = read else { return Ok(None) };
-            self.line_resume = 0;
             match token {
                 Token::Blob { kind, start, len } => {
                     let end = scan::blob_end(start, len)?;
@@ -340,8 +363,14 @@ impl Open {
 /// assert!(parse_frame(&Bytes::from_static(b"*2\r\n:1\r\n"), &Limits::default()).is_err());
 /// # Ok::<(), redpoll::Error>(())
 /// ```
+#[inline]
 pub fn parse_frame(frame: &Bytes, limits: &Limits) -> Result<Value, Error> {
-    build(frame, limits).map_err(Fault::into_error)
+    match scan::quick_bulk(frame, 0, limits) {
+        Some((start, end, len)) if len == frame.len() => {
+            Ok(Value::BulkString(frame.slice(start..end)))
+        }
+        _ => build(frame, limits).map_err(Fault::into_error),
+    }
 }
 
 fn build(frame: &Bytes, limits: &Limits) -> Result<Value, Fault> {
@@ -350,90 +379,21 @@ fn build(frame: &Bytes, limits: &Limits) -> Result<Value, Fault> {
     let mut stack: Vec<Open> = Vec::new();
     let mut resume = 0;
     loop {
-        let read = scan::read_token(buf, pos, limits, &mut resume)?;
-        let Some((token, next)) = read else { return Err(scan::truncated(buf.len())) };
-        let mut value = match token {
-            Token::Blob { kind, start, len } => {
-                let end = scan::blob_end(start, len)?;
-                if buf.len() < end {
-                    return Err(scan::truncated(buf.len()));
-                }
-                scan::finish_blob(buf, kind, start, end)?;
-                pos = end;
-                match kind {
-                    Blob::Bulk => Value::BulkString(frame.slice(start..start + len)),
-                    Blob::Error => Value::Error(ServerError::from_bytes(&buf[start..start + len])),
-                    Blob::Verbatim => Value::Verbatim {
-                        format: [buf[start], buf[start + 1], buf[start + 2]],
-                        text: frame.slice(start + 4..start + len),
-                    },
-                }
-            }
-            Token::Aggregate { kind, entries, children } => {
-                scan::check_depth(stack.len(), limits, pos)?;
-                pos = next;
-                if children == 0 {
-                    match kind {
-                        Agg::Map => Value::Map(Vec::new()),
-                        Agg::Set => Value::Set(Vec::new()),
-                        Agg::Push => Value::Push(Vec::new()),
-                        _ => Value::Array(Vec::new()),
-                    }
-                } else {
-                    // Each element takes at least 3 bytes (`_\r\n`), each pair at least 6.
-                    let room = buf.len() - pos;
-                    stack.push(match kind {
-                        Agg::Map | Agg::Attribute => {
-                            let items = Vec::with_capacity(entries.min(room / 6));
-                            if entries == 0 {
-                                Open::Annotated { attributes: items }
-                            } else {
-                                let attribute = kind == Agg::Attribute;
-                                Open::Pairs { attribute, items, key: None, left: entries as u64 }
-                            }
-                        }
-                        _ => Open::Seq {
-                            kind,
-                            items: Vec::with_capacity(entries.min(room / 3)),
-                            left: children,
-                        },
-                    });
-                    continue;
-                }
-            }
-            Token::Simple { start, end } => {
-                pos = next;
-                Value::SimpleString(frame.slice(start..end))
-            }
-            Token::ErrorLine { start, end } => {
-                pos = next;
-                Value::Error(ServerError::from_bytes(&buf[start..end]))
-            }
-            Token::BigNumber { start, end } => {
-                pos = next;
-                Value::BigNumber(frame.slice(start..end))
-            }
-            Token::Int(n) => {
-                pos = next;
-                Value::Int(n)
-            }
-            Token::Double(x) => {
-                pos = next;
-                Value::Double(x)
-            }
-            Token::Boolean(b) => {
-                pos = next;
-                Value::Boolean(b)
-            }
-            Token::Nil => {
-                pos = next;
-                Value::Nil
+        let mut value = if let Some((start, end, next)) = scan::quick_bulk(buf, pos, limits) {
+            pos = next;
+            Value::BulkString(frame.slice(start..end))
+        } else {
+            let read = scan::read_token(buf, pos, limits, &mut resume)?;
+            let Some((token, next)) = read else { return scan::truncated(buf.len()) };
+            match token_value(frame, token, next, &mut pos, &mut stack, limits)? {
+                Some(value) => value,
+                None => continue,
             }
         };
         loop {
             let Some(open) = stack.last_mut() else {
                 if pos != buf.len() {
-                    return Err(scan::trailing(pos, buf.len() - pos));
+                    return scan::trailing(pos, buf.len() - pos);
                 }
                 return Ok(value);
             };
@@ -446,6 +406,98 @@ fn build(frame: &Bytes, limits: &Limits) -> Result<Value, Fault> {
             }
         }
     }
+}
+
+/// The value of a token other than a complete short bulk string, moving `pos` past it. An
+/// aggregate header with children opens an aggregate on `stack` and gives `None`.
+fn token_value(
+    frame: &Bytes,
+    token: Token,
+    next: usize,
+    pos: &mut usize,
+    stack: &mut Vec<Open>,
+    limits: &Limits,
+) -> Result<Option<Value>, Fault> {
+    let buf: &[u8] = frame;
+    let value = match token {
+        Token::Blob { kind, start, len } => {
+            let end = scan::blob_end(start, len)?;
+            if buf.len() < end {
+                return scan::truncated(buf.len());
+            }
+            scan::finish_blob(buf, kind, start, end)?;
+            *pos = end;
+            match kind {
+                Blob::Bulk => Value::BulkString(frame.slice(start..start + len)),
+                Blob::Error => Value::Error(ServerError::from_bytes(&buf[start..start + len])),
+                Blob::Verbatim => Value::Verbatim {
+                    format: [buf[start], buf[start + 1], buf[start + 2]],
+                    text: frame.slice(start + 4..start + len),
+                },
+            }
+        }
+        Token::Aggregate { kind, entries, children } => {
+            scan::check_depth(stack.len(), limits, *pos)?;
+            *pos = next;
+            if children == 0 {
+                match kind {
+                    Agg::Map => Value::Map(Vec::new()),
+                    Agg::Set => Value::Set(Vec::new()),
+                    Agg::Push => Value::Push(Vec::new()),
+                    _ => Value::Array(Vec::new()),
+                }
+            } else {
+                // Each element takes at least 3 bytes (`_\r\n`), each pair at least 6.
+                let room = buf.len() - *pos;
+                stack.push(match kind {
+                    Agg::Map | Agg::Attribute => {
+                        let items = Vec::with_capacity(entries.min(room / 6));
+                        if entries == 0 {
+                            Open::Annotated { attributes: items }
+                        } else {
+                            let attribute = kind == Agg::Attribute;
+                            Open::Pairs { attribute, items, key: None, left: entries as u64 }
+                        }
+                    }
+                    _ => Open::Seq {
+                        kind,
+                        items: Vec::with_capacity(entries.min(room / 3)),
+                        left: children,
+                    },
+                });
+                return Ok(None);
+            }
+        }
+        Token::Simple { start, end } => {
+            *pos = next;
+            Value::SimpleString(frame.slice(start..end))
+        }
+        Token::ErrorLine { start, end } => {
+            *pos = next;
+            Value::Error(ServerError::from_bytes(&buf[start..end]))
+        }
+        Token::BigNumber { start, end } => {
+            *pos = next;
+            Value::BigNumber(frame.slice(start..end))
+        }
+        Token::Int(n) => {
+            *pos = next;
+            Value::Int(n)
+        }
+        Token::Double(x) => {
+            *pos = next;
+            Value::Double(x)
+        }
+        Token::Boolean(b) => {
+            *pos = next;
+            Value::Boolean(b)
+        }
+        Token::Nil => {
+            *pos = next;
+            Value::Nil
+        }
+    };
+    Ok(Some(value))
 }
 
 #[cfg(test)]
