@@ -41,13 +41,15 @@ use report::{Results, Row};
 use scenario::{ClientKind, Scenario, Transport};
 
 const USAGE: &str =
-    "usage: perf compare [--quick] [--rounds N] [--secs S] [--out DIR] [--only TEXT]
+    "usage: perf compare [--quick] [--rounds N] [--secs S] [--out DIR] [--only TEXT] [--clients A,B]
 
   --quick      1 round of short windows (a smoke test: under two minutes)
-  --rounds N   rounds per scenario (default 3)
-  --secs S     measured seconds per run (default 1.5; the warm-up is a fifth of it)
+  --rounds N   rounds per scenario (default 5)
+  --secs S     measured seconds per run (default 1.0; the warm-up is a fifth of it)
   --out DIR    where the report goes (default perf/report, with --quick next to the binary)
   --only TEXT  only scenarios whose id contains TEXT (get_c64, set_batch1000, get_1MiB, parse)
+  --clients L  only these clients (redpoll_wait, redpoll_await, redis_blocking,
+               redis_multiplexed, fred, redis_benchmark), comma-separated
 
 REDIS_URL=redis://host:port uses that server instead of starting one.
 Criterion benches: cargo bench -p perf --bench parsers; cargo bench --bench roundtrip";
@@ -61,6 +63,7 @@ struct Options {
     parser_secs: f64,
     out: PathBuf,
     only: Option<String>,
+    clients: Option<Vec<String>>,
 }
 
 impl Options {
@@ -68,8 +71,8 @@ impl Options {
         let quick = args.iter().any(|a| a == "--quick");
         let mut o = Options {
             quick,
-            rounds: if quick { 1 } else { 3 },
-            window: window(if quick { 0.15 } else { 1.5 }, quick),
+            rounds: if quick { 1 } else { 5 },
+            window: window(if quick { 0.15 } else { 1.0 }, quick),
             parser_secs: if quick { 0.05 } else { 0.4 },
             out: if quick {
                 quick_out()
@@ -77,6 +80,7 @@ impl Options {
                 PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("report")
             },
             only: None,
+            clients: None,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -90,6 +94,9 @@ impl Options {
                 }
                 "--out" => o.out = PathBuf::from(value()?),
                 "--only" => o.only = Some(value()?),
+                "--clients" => {
+                    o.clients = Some(value()?.split(',').map(|c| c.trim().to_owned()).collect())
+                }
                 other => return Err(format!("unknown option {other}")),
             }
         }
@@ -195,6 +202,7 @@ fn compare(o: &Options) -> Result<(), String> {
     let kinds: Vec<ClientKind> = ClientKind::ALL
         .into_iter()
         .filter(|k| *k != ClientKind::RedisBenchmark || bench.is_some())
+        .filter(|k| o.clients.as_ref().is_none_or(|l| l.iter().any(|c| c == k.id())))
         .collect();
     let total = scenarios.len() * kinds.len() * o.rounds;
     let per_run = o.window.warmup + o.window.measure + Duration::from_millis(150);
