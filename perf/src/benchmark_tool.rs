@@ -53,10 +53,12 @@ pub fn run(
     if let Shape::Batch(n) = sc.shape {
         cmd.args(["-P", &n.to_string()]);
     }
+    let others = measure::Others::start(server_pid);
     let cpu0 = measure::cpu_children();
     let srv0 = server_pid.and_then(measure::proc_cpu);
     let out = cmd.output().map_err(|e| format!("redis-benchmark: {e}"))?;
     let client_cpu = measure::cpu_children().saturating_sub(cpu0);
+    let others_cpu = others.finish(client_cpu);
     let server_cpu = match (srv0, server_pid.and_then(measure::proc_cpu)) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
@@ -78,6 +80,7 @@ pub fn run(
         elapsed: Duration::from_secs_f64(requests as f64 / row.rps),
         client_cpu,
         server_cpu,
+        others_cpu,
         latency: Percentiles {
             p50: Some(row.p50_ms * 1000.0),
             p99: Some(row.p99_ms * 1000.0),

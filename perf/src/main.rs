@@ -44,9 +44,12 @@ const USAGE: &str =
     "usage: perf compare [--quick] [--rounds N] [--secs S] [--out DIR] [--only TEXT] [--clients A,B]
 
   --quick      1 round of short windows (a smoke test: under two minutes)
-  --rounds N   rounds per scenario (default 5)
-  --secs S     measured seconds per run (default 1.0; the warm-up is a fifth of it)
+  --rounds N   rounds per scenario (default 7)
+  --secs S     measured seconds per run (default 0.6; the warm-up is a fifth of it)
   --out DIR    where the report goes (default perf/report, with --quick next to the binary)
+  --max-others C  repeat a run (up to twice) when other processes used more than C cores
+               during it (default 0.5; the machine is shared), while the whole comparison
+               still ends within 570 s (100 s with --quick)
   --only TEXT  only scenarios whose id contains TEXT (get_c64, set_batch1000, get_1MiB, parse)
   --clients L  only these clients (redpoll_wait, redpoll_await, redis_blocking,
                redis_multiplexed, fred, redis_benchmark), comma-separated
@@ -62,6 +65,11 @@ struct Options {
     window: Window,
     parser_secs: f64,
     out: PathBuf,
+    /// A run during which other processes used more cores than this is repeated.
+    max_others: f64,
+    /// Disturbed runs are repeated only while the whole comparison is still expected to end
+    /// within this.
+    time_limit: Duration,
     only: Option<String>,
     clients: Option<Vec<String>>,
 }
@@ -71,14 +79,16 @@ impl Options {
         let quick = args.iter().any(|a| a == "--quick");
         let mut o = Options {
             quick,
-            rounds: if quick { 1 } else { 5 },
-            window: window(if quick { 0.15 } else { 1.0 }, quick),
-            parser_secs: if quick { 0.05 } else { 0.4 },
+            rounds: if quick { 1 } else { 7 },
+            window: window(if quick { 0.15 } else { 0.6 }, quick),
+            parser_secs: if quick { 0.05 } else { 0.25 },
             out: if quick {
                 quick_out()
             } else {
                 PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("report")
             },
+            max_others: 0.5,
+            time_limit: Duration::from_secs(if quick { 100 } else { 570 }),
             only: None,
             clients: None,
         };
@@ -94,6 +104,9 @@ impl Options {
                 }
                 "--out" => o.out = PathBuf::from(value()?),
                 "--only" => o.only = Some(value()?),
+                "--max-others" => {
+                    o.max_others = value()?.parse().map_err(|_| "--max-others: a number")?
+                }
                 "--clients" => {
                     o.clients = Some(value()?.split(',').map(|c| c.trim().to_owned()).collect())
                 }
@@ -222,6 +235,8 @@ fn compare(o: &Options) -> Result<(), String> {
         .and_then(|c| c.get_connection())
         .map_err(|e| format!("setup connection: {e}"))?;
     let mut results = Results::default();
+    let mut disturbed = Disturbed::default();
+    disturbed.calibrate(&server.url);
     let mut n = 0;
     for sc in &scenarios {
         let value = value_of(sc.value_size);
@@ -233,15 +248,17 @@ fn compare(o: &Options) -> Result<(), String> {
         for round in 0..o.rounds {
             for &kind in &kinds {
                 n += 1;
-                let sample = match (kind, &bench) {
+                let rate = best_rate(&results, sc).unwrap_or(10_000.0);
+                let remaining = per_run * (total - n) as u32 + parsers_estimate(o);
+                let run = || match (kind, &bench) {
                     (ClientKind::RedisBenchmark, Some(target)) => {
-                        let rate = best_rate(&results, sc).unwrap_or(10_000.0);
-                        let req =
-                            benchmark_tool::requests_for(sc, rate, o.window.measure.as_secs_f64());
+                        let secs = o.window.measure.as_secs_f64();
+                        let req = benchmark_tool::requests_for(sc, rate, secs);
                         benchmark_tool::run(sc, target, req, server.pid)
                     }
                     _ => clients::run(kind, sc, &env, &value),
                 };
+                let sample = guarded(o, started, remaining, &mut disturbed, run);
                 progress(n, total, sc, kind, round, o.rounds, &sample);
                 let row = results.row_mut(Row {
                     section: sc.group,
@@ -263,16 +280,16 @@ fn compare(o: &Options) -> Result<(), String> {
     drop(setup);
 
     if wanted("parse") {
-        run_parsers(o, &mut results);
+        run_parsers(o, started, &mut disturbed, &mut results);
     }
     let elapsed = started.elapsed();
     let doc = output::document(
-        o.quick,
         &machine,
         &server.description,
         &results,
         tls_note.as_deref(),
         elapsed,
+        disturbed,
         o,
     );
     println!("{doc}");
@@ -304,27 +321,126 @@ fn progress(
 ) {
     let what = match sample {
         Ok(s) => format!(
-            "{} ops/s, {} µs CPU/op",
+            "{} ops/s, {} µs CPU/op (others {:.2} cores)",
             report::num(s.ops_per_sec()),
-            s.client_cpu_us().map_or("–".into(), report::num)
+            s.client_cpu_us().map_or("–".into(), report::num),
+            s.others_cores().unwrap_or(0.0)
         ),
         Err(e) => format!("FAILED: {e}"),
     };
     eprintln!("[{n:>3}/{total}] {sc} · {} · round {}/{rounds}: {what}", kind.name(), round + 1);
 }
 
-fn run_parsers(o: &Options, results: &mut Results) {
+/// How long the parser measurements take.
+fn parsers_estimate(o: &Options) -> Duration {
+    let n = parsers::shapes().len() * o.rounds * parsers::PARSERS.len();
+    Duration::from_secs_f64(n as f64 * (o.parser_secs + 0.01))
+}
+
+/// Runs that other work disturbed: repeated, or kept because the retries ran out; and the
+/// probes that tell: a fixed piece of CPU work, and 50 PINGs to the server on a connection of
+/// its own, each compared with its fastest time seen.
+#[derive(Default)]
+pub struct Disturbed {
+    pub repeated: usize,
+    pub kept: usize,
+    cpu_floor: Option<Duration>,
+    ping_floor: Option<Duration>,
+    ping: Option<redis::Connection>,
+}
+
+/// PINGs per round-trip probe.
+const PROBE_PINGS: u32 = 50;
+
+impl Disturbed {
+    /// Opens the probe connection and takes a few probes to learn the undisturbed speed.
+    fn calibrate(&mut self, url: &str) {
+        self.ping = redis::Client::open(url).and_then(|c| c.get_connection()).ok();
+        for _ in 0..20 {
+            self.probe();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// One probe: how much slower than the fastest seen the machine is now (the worse of the
+    /// CPU and the round-trip ratio).
+    fn probe(&mut self) -> f64 {
+        let ratio = |floor: &mut Option<Duration>, t: Duration| {
+            let f = floor.map_or(t, |f| f.min(t));
+            *floor = Some(f);
+            t.as_secs_f64() / f.as_secs_f64().max(1e-9)
+        };
+        let cpu = ratio(&mut self.cpu_floor, measure::cpu_probe());
+        let Some(con) = self.ping.as_mut() else { return cpu };
+        let t = Instant::now();
+        for _ in 0..PROBE_PINGS {
+            if redis::cmd("PING").query::<String>(con).is_err() {
+                self.ping = None;
+                return cpu;
+            }
+        }
+        cpu.max(ratio(&mut self.ping_floor, t.elapsed()))
+    }
+}
+
+/// Attempts per run when other work disturbs it.
+pub const ATTEMPTS: usize = 3;
+
+/// A probe this much slower than the fastest seen marks the run disturbed.
+pub const SLOW_PROBE: f64 = 1.5;
+
+/// Runs `run`, again (up to `ATTEMPTS` in all, while the `remaining` runs still fit in the time
+/// limit) while it was disturbed: other processes used more than `o.max_others` cores during
+/// it, or a probe before or after it ran `SLOW_PROBE` times slower than its best.
+fn guarded(
+    o: &Options,
+    started: Instant,
+    remaining: Duration,
+    stats: &mut Disturbed,
+    mut run: impl FnMut() -> Result<measure::Sample, String>,
+) -> Result<measure::Sample, String> {
+    for attempt in 1.. {
+        let before = stats.probe();
+        let r = run();
+        let after = stats.probe();
+        let others = r.as_ref().ok().and_then(measure::Sample::others_cores).unwrap_or(0.0);
+        let slow = before.max(after);
+        if others <= o.max_others && slow <= SLOW_PROBE {
+            return r;
+        }
+        if attempt >= ATTEMPTS || started.elapsed() + remaining > o.time_limit {
+            stats.kept += 1;
+            return r;
+        }
+        stats.repeated += 1;
+        eprintln!(
+            "      disturbed (other processes {others:.2} cores, probe {slow:.2}× its best): \
+             repeating"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    unreachable!("the loop returns")
+}
+
+fn run_parsers(o: &Options, started: Instant, disturbed: &mut Disturbed, results: &mut Results) {
     let shapes = parsers::shapes();
+    let mut left = shapes.len() * o.rounds * parsers::PARSERS.len();
     for shape in &shapes {
         for round in 0..o.rounds {
             for name in parsers::PARSERS {
-                let sample = parsers::measure(name, shape, o.parser_secs);
+                left -= 1;
+                let remaining = Duration::from_secs_f64(left as f64 * (o.parser_secs + 0.01));
+                let sample = guarded(o, started, remaining, disturbed, || {
+                    Ok(parsers::measure(name, shape, o.parser_secs))
+                })
+                .expect("parsers do not fail");
                 eprintln!(
-                    "[parse] {} · {name} · round {}/{}: {} frames/s",
+                    "[parse] {} · {name} · round {}/{}: {} frames/s (others {:.2} cores)",
                     shape.name,
                     round + 1,
                     o.rounds,
-                    report::num(sample.ops_per_sec())
+                    report::num(sample.ops_per_sec()),
+                    sample.others_cores().unwrap_or(0.0)
                 );
                 let row = results.row_mut(Row {
                     section: "f",

@@ -102,6 +102,8 @@ pub struct WindowResult {
     pub elapsed: Duration,
     pub client_cpu: Duration,
     pub server_cpu: Option<Duration>,
+    /// CPU time the rest of the machine used meanwhile (see [`Others`]).
+    pub others_cpu: Option<Duration>,
 }
 
 /// Runs the phases from the controlling thread (which only sleeps): warm-up, then the
@@ -115,6 +117,7 @@ pub fn drive(ctl: &Control, w: &Window, server_pid: Option<u32>) -> WindowResult
         std::thread::sleep(Duration::from_millis(2));
     }
     sleep_unless_stopped(ctl, w.warmup);
+    let others = Others::start(server_pid);
     let cpu0 = cpu_self();
     let srv0 = server_pid.and_then(proc_cpu);
     let t0 = Instant::now();
@@ -130,7 +133,70 @@ pub fn drive(ctl: &Control, w: &Window, server_pid: Option<u32>) -> WindowResult
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
-    WindowResult { elapsed, client_cpu, server_cpu }
+    let others_cpu = others.finish(client_cpu);
+    WindowResult { elapsed, client_cpu, server_cpu, others_cpu }
+}
+
+/// Measures the CPU time the rest of the machine (other people's builds, the hypervisor's
+/// steal) uses during a run: the whole machine's busy time from `/proc/stat` minus this
+/// process and the server. A run during which others used much CPU is disturbed: on a small
+/// shared machine that changes results several-fold, so such runs are repeated.
+#[derive(Debug, Clone, Copy)]
+pub struct Others {
+    machine: Option<Duration>,
+    server: Option<Duration>,
+    server_pid: Option<u32>,
+}
+
+impl Others {
+    pub fn start(server_pid: Option<u32>) -> Others {
+        Others { machine: machine_busy(), server: server_pid.and_then(proc_cpu), server_pid }
+    }
+
+    /// Others' CPU since `start`, given this process's (or its child's) CPU meanwhile.
+    pub fn finish(&self, ours: Duration) -> Option<Duration> {
+        let machine = machine_busy()?.checked_sub(self.machine?)?;
+        let server = match (self.server, self.server_pid.and_then(proc_cpu)) {
+            (Some(a), Some(b)) => b.saturating_sub(a),
+            _ => Duration::ZERO,
+        };
+        Some(machine.saturating_sub(ours).saturating_sub(server))
+    }
+}
+
+/// Times a fixed piece of single-threaded work (about half a millisecond here). Another
+/// virtual machine on the same host can slow this one down several-fold without any process
+/// of ours showing it in `/proc/stat`; this probe, taken before and after each run and compared
+/// with the fastest seen, shows it.
+pub fn cpu_probe() -> Duration {
+    let t = Instant::now();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..400_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    std::hint::black_box(x);
+    t.elapsed()
+}
+
+/// Busy CPU time of the whole machine (all cores): user, nice, system, irq, softirq and steal
+/// from the first line of `/proc/stat` (in clock ticks).
+pub fn machine_busy() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let f: Vec<u64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal ...
+    let ticks = f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)? + f.get(7)?;
+    Some(ticks_to_duration(ticks))
+}
+
+fn ticks_to_duration(ticks: u64) -> Duration {
+    // SAFETY: sysconf reads a configuration value and has no memory effects.
+    #[allow(unsafe_code)]
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = if hz > 0 { hz as u64 } else { 100 };
+    Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / hz)
 }
 
 fn sleep_unless_stopped(ctl: &Control, d: Duration) {
@@ -178,11 +244,7 @@ pub fn proc_cpu(pid: u32) -> Option<Duration> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // SAFETY: sysconf reads a configuration value and has no memory effects.
-    #[allow(unsafe_code)]
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let hz = if hz > 0 { hz as u64 } else { 100 };
-    Some(Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / hz))
+    Some(ticks_to_duration(ticks))
 }
 
 /// Latency percentiles, in microseconds.
@@ -216,6 +278,8 @@ pub struct Sample {
     pub elapsed: Duration,
     pub client_cpu: Duration,
     pub server_cpu: Option<Duration>,
+    /// CPU time other processes of the machine used during the run.
+    pub others_cpu: Option<Duration>,
     /// Per operation (per batch in batch scenarios).
     pub latency: Percentiles,
 }
@@ -228,6 +292,7 @@ impl Sample {
             elapsed: w.elapsed,
             client_cpu: w.client_cpu,
             server_cpu: w.server_cpu,
+            others_cpu: w.others_cpu,
             latency: Percentiles::from_ns(&mut lat),
         }
     }
@@ -239,6 +304,11 @@ impl Sample {
     /// Client CPU per command, in microseconds.
     pub fn client_cpu_us(&self) -> Option<f64> {
         (self.ops > 0).then(|| self.client_cpu.as_secs_f64() * 1e6 / self.ops as f64)
+    }
+
+    /// How many cores' worth of CPU other processes used during the run.
+    pub fn others_cores(&self) -> Option<f64> {
+        Some(self.others_cpu?.as_secs_f64() / self.elapsed.as_secs_f64().max(1e-9))
     }
 
     /// Server CPU per command, in microseconds.
@@ -288,5 +358,6 @@ mod tests {
         std::hint::black_box(x);
         assert!(cpu_self() > a);
         assert!(proc_cpu(std::process::id()).is_some());
+        assert!(machine_busy().is_some());
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::report::{self, Results};
 use crate::scenario::ClientKind;
 use crate::svg::{self, Axes, Series};
-use crate::Options;
+use crate::{Disturbed, Options};
 
 /// The charts: file name and what it shows.
 const CHARTS: [(&str, &str); 5] = [
@@ -21,14 +21,15 @@ const CHARTS: [(&str, &str); 5] = [
 
 /// The whole Markdown document (also printed on stdout).
 pub fn document(
-    quick: bool,
     machine: &[(String, String)],
     server: &str,
     results: &Results,
     tls_note: Option<&str>,
     elapsed: Duration,
+    disturbed: Disturbed,
     o: &Options,
 ) -> String {
+    let quick = o.quick;
     let mut d = String::new();
     let _ = writeln!(d, "# redpoll vs redis-rs, fred and redis-benchmark\n");
     if quick {
@@ -49,6 +50,21 @@ pub fn document(
         let _ = writeln!(d, "| {k} | {v} |");
     }
     let _ = writeln!(d, "| load average at end | {} |\n", crate::machine::load_average());
+    let _ = writeln!(
+        d,
+        "The machine is shared (and so, it seems, is its host): a run was repeated when other \
+         processes used more than {} cores during it (from /proc/stat, less this process and \
+         the server) or when a probe before or after it (a fixed piece of CPU work; 50 PINGs \
+         on a connection of its own) ran more than {}× slower than its best, up to {} attempts while the comparison could still end within {} s. \
+         Repeated: {}; kept although disturbed (retries ran out): {}. Per-run figures, with \
+         the other processes' share, are in `rounds.csv`.\n",
+        o.max_others,
+        crate::SLOW_PROBE,
+        crate::ATTEMPTS,
+        o.time_limit.as_secs(),
+        disturbed.repeated,
+        disturbed.kept
+    );
     d.push_str(
         "Client CPU is getrusage(RUSAGE_SELF) user+sys of the harness process over the measured \
          window, divided by the commands completed (redis-benchmark: RUSAGE_CHILDREN around its \

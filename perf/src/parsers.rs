@@ -129,6 +129,7 @@ pub fn measure(name: &str, shape: &Shape, secs: f64) -> Sample {
     let mut decoder = Decoder::new();
     // Warm-up: one pass (also checks the frame count).
     assert_eq!(parse_once(name, shape, &mut decoder, &limits), shape.frames, "{name}");
+    let others = measure::Others::start(None);
     let cpu0 = measure::cpu_self();
     let t0 = Instant::now();
     let mut passes = 0u64;
@@ -137,11 +138,13 @@ pub fn measure(name: &str, shape: &Shape, secs: f64) -> Sample {
         passes += 1;
     }
     let elapsed = t0.elapsed();
+    let client_cpu = measure::cpu_self().saturating_sub(cpu0);
     Sample {
         ops: passes * shape.frames as u64,
         elapsed,
-        client_cpu: measure::cpu_self().saturating_sub(cpu0),
+        client_cpu,
         server_cpu: None,
+        others_cpu: others.finish(client_cpu),
         latency: Percentiles::default(),
     }
 }

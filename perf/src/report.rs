@@ -379,14 +379,14 @@ pub fn summary_csv(results: &Results) -> String {
 pub fn rounds_csv(results: &Results) -> String {
     let mut out = String::from(
         "section,scenario,client,round,ops,elapsed_s,ops_per_sec,client_cpu_s,server_cpu_s,\
-         p50_us,p99_us,p999_us\n",
+         others_cores,p50_us,p99_us,p999_us\n",
     );
     let f = |x: Option<f64>| x.map(|v| format!("{v:.3}")).unwrap_or_default();
     for r in &results.rows {
         for (i, s) in r.samples.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{:.6},{:.1},{:.6},{},{},{},{}",
+                "{},{},{},{},{},{:.6},{:.1},{:.6},{},{},{},{},{}",
                 r.section,
                 r.scenario,
                 r.client_id,
@@ -396,6 +396,7 @@ pub fn rounds_csv(results: &Results) -> String {
                 s.ops_per_sec(),
                 s.client_cpu.as_secs_f64(),
                 s.server_cpu.map(|d| format!("{:.3}", d.as_secs_f64())).unwrap_or_default(),
+                f(s.others_cores()),
                 f(s.latency.p50),
                 f(s.latency.p99),
                 f(s.latency.p999),
