@@ -11,6 +11,8 @@
 //!   loop; throughput in GETs per second (one element = one GET).
 //! - `roundtrip_tcp/set_send_1000_then_wait`: 1,000 `set().send()` handles, then `.wait()` on
 //!   each (implicit pipelining); one element = one SET.
+//! - `roundtrip_tls/…`: the same three over TLS (a TLS redis-server of the bench's own, with
+//!   certificates generated for the run; `REDIS_URL` does not apply to it).
 //!
 //! The side-by-side comparison with redis-rs, fred and redis-benchmark is
 //! `cargo run --release -p perf -- compare`.
@@ -26,11 +28,14 @@ use redpoll::Client;
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/support"]
 mod support {
+    mod certs;
     mod redis_server;
     mod resp;
     mod tempdir;
 
+    pub use certs::Certs;
     pub use redis_server::RedisServer;
+    pub use tempdir::TempDir;
 }
 
 const KEY: &str = "roundtrip:key";
@@ -80,7 +85,7 @@ fn get_on_threads(client: &Client, threads: usize, iters: u64) -> Duration {
     })
 }
 
-/// The three round-trip benches over one transport (`tcp`; `tls` later).
+/// The three round-trip benches over one transport (`tcp`, `tls`).
 fn bench_transport(c: &mut Criterion, transport: &str, client: &Client) {
     client.connect().wait().expect("connect");
     client.set(KEY, VALUE).wait().expect("SET");
@@ -108,20 +113,13 @@ fn roundtrip(c: &mut Criterion) {
     let client = Client::open(&target.url).expect("open");
     bench_transport(c, "tcp", &client);
 
-    // TLS: the same three benches over `rediss://` belong here, as
-    // `bench_transport(c, "tls", &tls_client)`, once redpoll opens TLS connections (TLS is
-    // written on another branch). They need a TLS server, e.g. tests/support's
-    // `RedisServer::builder().tls(cert, key, ca, false).start()` with certificates generated for
-    // the run, and a client built with `.tls(redpoll::Tls::new().ca_file(ca))`. Nothing is
-    // measured in their place meanwhile.
-    match Client::open("rediss://127.0.0.1:1") {
-        Err(redpoll::Error::Tls(why)) => {
-            eprintln!("roundtrip: TLS: not available in this build ({why})")
-        }
-        _ => {
-            eprintln!("roundtrip: TLS: redpoll accepts rediss:// now; add the roundtrip_tls group")
-        }
-    }
+    // The same three over TLS: a TLS redis-server with certificates generated for this run
+    // (rcgen), verified against the run's CA. Ratios against `roundtrip_tcp` come from one run.
+    let certs = support::Certs::new();
+    let tls_server = certs.server(false);
+    let tls_client =
+        Client::builder().url(tls_server.url()).tls(certs.tls()).build().expect("TLS client");
+    bench_transport(c, "tls", &tls_client);
 }
 
 criterion_group!(benches, roundtrip);

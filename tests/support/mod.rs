@@ -18,12 +18,16 @@
 //! allowances.
 #![allow(dead_code, unused_imports)]
 
+#[cfg(feature = "tls")]
+mod certs;
 mod fake_server;
 mod proxy;
 mod redis_server;
 mod resp;
 mod tempdir;
 
+#[cfg(feature = "tls")]
+pub use certs::Certs;
 pub use fake_server::{
     FakeServer, Handler, Listener, Script, Step, FAKE_SERVER_LIFETIME, FAKE_SERVER_MAX_CONNECTIONS,
 };
