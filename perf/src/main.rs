@@ -289,7 +289,7 @@ fn compare(o: &Options) -> Result<(), String> {
         &results,
         tls_note.as_deref(),
         elapsed,
-        disturbed,
+        &disturbed,
         o,
     );
     println!("{doc}");
@@ -353,6 +353,11 @@ pub struct Disturbed {
 const PROBE_PINGS: u32 = 50;
 
 impl Disturbed {
+    /// The best round trip seen by the probe, per PING.
+    pub fn ping_floor_us(&self) -> Option<f64> {
+        Some(self.ping_floor?.as_secs_f64() * 1e6 / f64::from(PROBE_PINGS))
+    }
+
     /// Opens the probe connection and takes a few probes to learn the undisturbed speed.
     fn calibrate(&mut self, url: &str) {
         self.ping = redis::Client::open(url).and_then(|c| c.get_connection()).ok();
@@ -384,7 +389,7 @@ impl Disturbed {
 }
 
 /// Attempts per run when other work disturbs it.
-pub const ATTEMPTS: usize = 3;
+pub const ATTEMPTS: usize = 4;
 
 /// A probe this much slower than the fastest seen marks the run disturbed.
 pub const SLOW_PROBE: f64 = 1.5;
@@ -417,7 +422,8 @@ fn guarded(
             "      disturbed (other processes {others:.2} cores, probe {slow:.2}× its best): \
              repeating"
         );
-        std::thread::sleep(Duration::from_millis(300));
+        // Disturbances here come in spells of seconds: give this one time to pass.
+        std::thread::sleep(Duration::from_millis(1000));
     }
     unreachable!("the loop returns")
 }
