@@ -188,7 +188,7 @@ const SECTIONS: [(&str, &str); 5] = [
     ("b", "(b) Concurrent callers sharing one client (GET, 16 B)"),
     ("c", "(c) Batches of 1,000 SETs (latency is per batch)"),
     ("d", "(d) Big values, one caller"),
-    ("f", "(f) RESP parsers alone, in process (ops = frames; CPU µs/op = µs per frame; × best peer: vs the fastest non-redpoll parser)"),
+    ("f", "(f) RESP parsers alone, in process (ops = frames; CPU µs/op = µs per frame; × best peer: redpoll vs the faster of redis and redis_protocol_bytes, which also build values; redpoll_scan vs redis_protocol_range, which also only delimits)"),
 ];
 
 /// The Markdown tables of every section.
@@ -250,15 +250,20 @@ pub fn markdown(results: &Results) -> String {
     out
 }
 
-/// For a parser row: its speed relative to the best non-redpoll parser.
+/// For a parser row: its speed relative to the fastest peer that does the same work:
+/// `redpoll` (frames into values that share the input) against `redis` and
+/// `redis_protocol_bytes`; `redpoll_scan` (frame boundaries only) against
+/// `redis_protocol_range`.
 fn parser_ratio(results: &Results, r: &Row, s: &Summary) -> String {
-    if !is_redpoll(&r.client_id) {
-        return String::new();
-    }
+    let peers: &[&str] = match r.client_id.as_str() {
+        "redpoll" => &["redis", "redis_protocol_bytes"],
+        "redpoll_scan" => &["redis_protocol_range"],
+        _ => return String::new(),
+    };
     let best = results
         .rows
         .iter()
-        .filter(|o| o.scenario == r.scenario && !is_redpoll(&o.client_id))
+        .filter(|o| o.scenario == r.scenario && peers.contains(&o.client_id.as_str()))
         .filter_map(Row::summary)
         .map(|o| o.ops)
         .fold(0.0, f64::max);
