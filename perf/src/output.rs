@@ -26,7 +26,7 @@ pub fn document(
     results: &Results,
     tls_note: Option<&str>,
     elapsed: Duration,
-    disturbed: Disturbed,
+    disturbed: &Disturbed,
     o: &Options,
 ) -> String {
     let quick = o.quick;
@@ -57,13 +57,15 @@ pub fn document(
          the server) or when a probe before or after it (a fixed piece of CPU work; 50 PINGs \
          on a connection of its own) ran more than {}× slower than its best, up to {} attempts while the comparison could still end within {} s. \
          Repeated: {}; kept although disturbed (retries ran out): {}. Per-run figures, with \
-         the other processes' share, are in `rounds.csv`.\n",
+         the other processes' share, are in `rounds.csv`. Best probe round trip (one PING on \
+         a blocking connection): {} µs.\n",
         o.max_others,
         crate::SLOW_PROBE,
         crate::ATTEMPTS,
         o.time_limit.as_secs(),
         disturbed.repeated,
-        disturbed.kept
+        disturbed.kept,
+        disturbed.ping_floor_us().map_or("–".into(), report::num)
     );
     d.push_str(
         "Client CPU is getrusage(RUSAGE_SELF) user+sys of the harness process over the measured \
@@ -79,7 +81,12 @@ pub fn document(
         ClientKind::ALL.iter().map(|k| format!("{} = {}", k.name(), k.callers_are())).collect();
     d.push_str(&kinds.join("; "));
     d.push_str(".\n\n## Targets (ratios from this run)\n\n");
-    d.push_str(&report::targets_markdown(&report::targets(results)));
+    d.push_str(
+        "Each target twice: from the medians over the rounds, and from each client's best \
+         round (highest ops/s, lowest latency and CPU/op), which is the least disturbed \
+         measurement on a shared machine.\n\n",
+    );
+    d.push_str(&report::targets_markdown(results));
     d.push_str("\n## Results\n\n");
     d.push_str(&report::markdown(results));
     let _ = writeln!(
