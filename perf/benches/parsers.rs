@@ -15,44 +15,11 @@
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use redis_protocol::{resp2, resp3};
-use redpoll::resp::{encode_value, parse_frame, Decoder, Limits};
-use redpoll::Value;
+use redpoll::resp::{parse_frame, Decoder, Limits};
 
-struct Shape {
-    name: &'static str,
-    wire: Bytes,
-    frames: usize,
-    resp3: bool,
-}
-
-fn shapes() -> Vec<Shape> {
-    let small = b"$5\r\nhello\r\n".repeat(1000);
-    let array = Value::Array(
-        (0..10_000).map(|i| Value::BulkString(format!("member:{i}").into())).collect(),
-    );
-    let mut bulk = b"$1048576\r\n".to_vec();
-    bulk.resize(bulk.len() + (1 << 20), b'x');
-    bulk.extend_from_slice(b"\r\n");
-    let map = Value::Map(
-        (0..1000)
-            .map(|i| {
-                let k = Value::BulkString(format!("field:{i}").into());
-                (k, Value::BulkString(format!("value:{i}").into()))
-            })
-            .collect(),
-    );
-    let encoded = |v: &Value| {
-        let mut out = Vec::new();
-        encode_value(v, &mut out);
-        Bytes::from(out)
-    };
-    vec![
-        Shape { name: "small_bulk_x1000", wire: small.into(), frames: 1000, resp3: false },
-        Shape { name: "array_10k_bulk", wire: encoded(&array), frames: 1, resp3: false },
-        Shape { name: "bulk_1MiB", wire: bulk.into(), frames: 1, resp3: false },
-        Shape { name: "map_1k_resp3", wire: encoded(&map), frames: 1, resp3: true },
-    ]
-}
+#[path = "../../benches/shapes.rs"]
+mod shapes;
+use shapes::{shapes, Shape};
 
 fn redpoll_parse(decoder: &mut Decoder, wire: &Bytes, limits: &Limits) -> usize {
     let mut at = 0;
