@@ -631,7 +631,6 @@ impl ClientBuilder {
     /// One [`Error::Config`] listing every problem remembered by the setters and found here
     /// (reconnect delays out of order, TLS over a unix socket, unreadable TLS files), joined
     /// with `"; "`.
-    #[allow(dead_code)] // called by `ClientBuilder::build()` in client.rs
     pub(crate) fn into_config(self) -> Result<Config, Error> {
         let mut problems: Vec<String> = self.errors.into_iter().map(|(_, p)| p).collect();
         let mut config = self.config;
