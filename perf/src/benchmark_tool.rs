@@ -6,13 +6,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::measure::{self, Percentiles, Sample};
-use crate::scenario::{Scenario, Shape};
+use crate::scenario::{Scenario, Shape, Transport};
 
 /// Where redis-benchmark connects.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub host: String,
     pub port: u16,
+    /// The TLS server of the (e) rows: host, port and the CA file to verify it with.
+    pub tls: Option<(String, u16, std::path::PathBuf)>,
 }
 
 /// The version line of `redis-benchmark`, or why it cannot run.
@@ -44,8 +46,14 @@ pub fn run(
     server_pid: Option<u32>,
 ) -> Result<Sample, String> {
     let mut cmd = Command::new("redis-benchmark");
-    cmd.args(["-h", &target.host, "-p", &target.port.to_string()])
-        .args(["-t", &sc.op.name().to_ascii_lowercase()])
+    match (sc.transport, &target.tls) {
+        (Transport::Tcp, _) => cmd.args(["-h", &target.host, "-p", &target.port.to_string()]),
+        (Transport::Tls, Some((host, port, ca))) => {
+            cmd.args(["-h", host, "-p", &port.to_string(), "--tls", "--cacert"]).arg(ca)
+        }
+        (Transport::Tls, None) => return Err("no TLS server in this run".into()),
+    };
+    cmd.args(["-t", &sc.op.name().to_ascii_lowercase()])
         .args(["-n", &requests.to_string()])
         .args(["-c", &sc.callers().to_string()])
         .args(["-d", &sc.value_size.to_string()])

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::support::RedisServer;
+use crate::support::{Certs, RedisServer};
 
 /// The server every client talks to.
 pub struct Server {
@@ -40,6 +40,53 @@ impl Server {
             ),
             _own: Some(own),
             url,
+        })
+    }
+}
+
+/// The TLS server of the (e) rows: always the harness's own `redis-server`, since every client
+/// must trust its certificate (a CA generated at start, as the TLS tests do).
+pub struct TlsServer {
+    /// Kept alive for the whole run; killed by pid on drop.
+    _own: RedisServer,
+    /// Holds the certificate files the server reads; removed on drop.
+    _certs: Certs,
+    /// `rediss://127.0.0.1:port`.
+    pub url: String,
+    pub port: u16,
+    pub pid: u32,
+    /// The CA certificate file (PEM) every client verifies the server with.
+    pub ca: std::path::PathBuf,
+    pub description: String,
+}
+
+impl TlsServer {
+    /// A fresh TLS-only `redis-server` (`--tls-port`, `--port 0`, no client certificates) on a
+    /// free loopback port, or why it could not start.
+    pub fn start() -> Result<TlsServer, String> {
+        let started = std::panic::catch_unwind(|| {
+            let certs = Certs::new();
+            let own = certs.server(false);
+            (certs, own)
+        });
+        let (certs, own) = started.map_err(|p| {
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "the TLS redis-server did not start".into())
+        })?;
+        Ok(TlsServer {
+            url: own.url(),
+            port: own.port(),
+            pid: own.pid(),
+            ca: certs.ca.clone(),
+            description: format!(
+                "own TLS redis-server on 127.0.0.1:{} (--tls-port, --port 0, certificates from a \
+                 CA generated at start, no client certificates)",
+                own.port()
+            ),
+            _own: own,
+            _certs: certs,
         })
     }
 }

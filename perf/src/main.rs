@@ -1,7 +1,8 @@
 //! `perf`: redpoll side by side with redis-rs, fred and redis-benchmark.
 //!
 //! `cargo run --release -p perf -- compare [--quick] [--rounds N] [--secs S] [--out DIR]
-//! [--only TEXT]` starts its own `redis-server` (or uses `REDIS_URL`), runs every scenario
+//! [--only TEXT]` starts its own `redis-server` (or uses `REDIS_URL`) and a TLS one for the
+//! (e) rows (certificates generated at start), runs every scenario
 //! for each client in turn (A B C … A B C …, several rounds), runs `redis-benchmark` on the
 //! same shapes, times the RESP parsers alone, and prints Markdown tables (medians, min–max,
 //! latency percentiles, client CPU per operation, the perf issue's targets as ratios). It
@@ -23,11 +24,14 @@ mod svg;
 #[allow(dead_code, unused_imports)]
 #[path = "../../tests/support"]
 mod support {
+    mod certs;
     mod redis_server;
     mod resp;
     mod tempdir;
 
+    pub use certs::Certs;
     pub use redis_server::RedisServer;
+    pub use tempdir::TempDir;
 }
 
 use std::path::PathBuf;
@@ -50,11 +54,13 @@ const USAGE: &str =
   --max-others C  repeat a run (up to twice) when other processes used more than C cores
                during it (default 0.5; the machine is shared), while the whole comparison
                still ends within 500 s (never with --quick)
-  --only TEXT  only scenarios whose id contains TEXT (get_c64, set_batch1000, get_1MiB, parse)
+  --only TEXT  only scenarios whose id contains TEXT (get_c64, set_batch1000, get_1MiB,
+               tls_get_c8, tls, parse)
   --clients L  only these clients (redpoll_wait, redpoll_await, redis_blocking,
                redis_multiplexed, fred, redis_benchmark), comma-separated
 
-REDIS_URL=redis://host:port uses that server instead of starting one.
+REDIS_URL=redis://host:port uses that server instead of starting one. The TLS rows (e) always
+run against a TLS redis-server of the harness's own, with certificates generated at start.
 Criterion benches: cargo bench -p perf --bench parsers; cargo bench --bench roundtrip";
 
 /// What `compare` was asked to do.
@@ -161,23 +167,13 @@ fn main() {
     }
 }
 
-/// Why the TLS rows cannot run in this build, or `None` once they can.
-///
-/// TLS lands on another branch. When `Client::open("rediss://…")` stops failing with
-/// `Error::Tls`, the rows still need: a TLS `redis-server` (tests/support's
-/// `RedisServer::builder().tls(..)` with generated certificates), the peers' TLS features
-/// (`redis` "tokio-rustls-comp", fred "enable-rustls-ring") and redis-benchmark's `--tls`;
-/// until then this keeps saying so instead of inventing rows.
-fn tls_unavailable() -> Option<String> {
-    match redpoll::Client::open("rediss://127.0.0.1:1") {
-        Err(redpoll::Error::Tls(msg)) => Some(format!("redpoll: {msg}")),
-        Err(e) => Some(format!("redpoll: {e}")),
-        Ok(_) => Some(
-            "redpoll opens rediss:// now, but this harness does not yet start a TLS server \
-             or enable the peers' TLS features (see perf/src/main.rs, tls_unavailable)"
-                .into(),
-        ),
+/// The TLS server of the (e) rows, or why they are left out. Skipped (no certificates, no
+/// server) when no TLS scenario was asked for.
+fn tls_server(wanted: bool) -> Result<Option<machine::TlsServer>, String> {
+    if !wanted {
+        return Ok(None);
     }
+    machine::TlsServer::start().map(Some)
 }
 
 fn value_of(size: usize) -> Bytes {
@@ -192,11 +188,30 @@ fn compare(o: &Options) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
-    let env = Env { url: server.url.clone(), server_pid: server.pid, rt, window: o.window };
+    let wanted = |id: &str| o.only.as_ref().is_none_or(|t| id.contains(t.as_str()));
+    let tls_wanted =
+        scenario::all().iter().any(|s| s.transport == Transport::Tls && wanted(&s.id()));
+    let (tls, tls_note) = match tls_server(tls_wanted) {
+        Ok(t) => (t, None),
+        Err(why) => (None, Some(why)),
+    };
+    let env = Env {
+        url: server.url.clone(),
+        server_pid: server.pid,
+        tls: tls.as_ref().map(|t| clients::TlsEnv {
+            url: t.url.clone(),
+            server_pid: Some(t.pid),
+            ca: t.ca.clone(),
+        }),
+        rt,
+        window: o.window,
+    };
     let bench = match (benchmark_tool::version(), &server.host_port) {
-        (Ok(_), Some((host, port))) => {
-            Some(benchmark_tool::Target { host: host.clone(), port: *port })
-        }
+        (Ok(_), Some((host, port))) => Some(benchmark_tool::Target {
+            host: host.clone(),
+            port: *port,
+            tls: tls.as_ref().map(|t| ("127.0.0.1".to_owned(), t.port, t.ca.clone())),
+        }),
         (Err(e), _) => {
             eprintln!("perf: {e}: its rows are left out");
             None
@@ -206,11 +221,9 @@ fn compare(o: &Options) -> Result<(), String> {
             None
         }
     };
-    let tls_note = tls_unavailable();
-    let wanted = |id: &str| o.only.as_ref().is_none_or(|t| id.contains(t.as_str()));
     let scenarios: Vec<Scenario> = scenario::all()
         .into_iter()
-        .filter(|s| s.transport == Transport::Tcp || tls_note.is_none())
+        .filter(|s| s.transport == Transport::Tcp || env.tls.is_some())
         .filter(|s| wanted(&s.id()))
         .collect();
     let kinds: Vec<ClientKind> = ClientKind::ALL
@@ -228,23 +241,36 @@ fn compare(o: &Options) -> Result<(), String> {
         (per_run * total as u32).as_secs_f64(),
         server.description
     );
-    if let Some(why) = &tls_note {
-        eprintln!("perf: TLS: not available in this build ({why})");
+    match (&tls_note, &tls) {
+        (Some(why), _) => eprintln!("perf: TLS rows left out: {why}"),
+        (None, Some(t)) => eprintln!("perf: TLS server: {}", t.description),
+        (None, None) => {}
     }
 
-    let mut setup = redis::Client::open(server.url.as_str())
-        .and_then(|c| c.get_connection())
-        .map_err(|e| format!("setup connection: {e}"))?;
+    // One connection per server, to store the value every GET reads.
+    let mut setup_tcp = None;
+    let mut setup_tls = None;
     let mut results = Results::default();
     let mut disturbed = Disturbed::default();
     disturbed.calibrate(&server.url);
     let mut n = 0;
     for sc in &scenarios {
         let value = value_of(sc.value_size);
+        let slot = match sc.transport {
+            Transport::Tcp => &mut setup_tcp,
+            Transport::Tls => &mut setup_tls,
+        };
+        if slot.is_none() {
+            let con = clients::redis_client(sc, &env)
+                .and_then(|c| c.get_connection().map_err(|e| e.to_string()))
+                .map_err(|e| format!("setup connection: {e}"))?;
+            *slot = Some(con);
+        }
+        let setup = slot.as_mut().expect("opened above");
         redis::cmd("SET")
             .arg(scenario::KEY)
             .arg(&value[..])
-            .query::<()>(&mut setup)
+            .query::<()>(setup)
             .map_err(|e| format!("setup SET: {e}"))?;
         for round in 0..o.rounds {
             for &kind in &kinds {
@@ -257,7 +283,7 @@ fn compare(o: &Options) -> Result<(), String> {
                     (ClientKind::RedisBenchmark, Some(target)) => {
                         let secs = o.window.measure.as_secs_f64();
                         let req = benchmark_tool::requests_for(sc, rate, secs);
-                        benchmark_tool::run(sc, target, req, server.pid)
+                        benchmark_tool::run(sc, target, req, env.server_pid(sc))
                     }
                     _ => clients::run(kind, sc, &env, &value),
                 };
@@ -280,7 +306,7 @@ fn compare(o: &Options) -> Result<(), String> {
             }
         }
     }
-    drop(setup);
+    drop((setup_tcp, setup_tls));
 
     if wanted("parse") {
         run_parsers(o, started, &mut disturbed, &mut results);
@@ -289,8 +315,12 @@ fn compare(o: &Options) -> Result<(), String> {
     let doc = output::document(
         &machine,
         &server.description,
+        match (&tls_note, &tls) {
+            (Some(why), _) => Some(Err(why.as_str())),
+            (None, Some(t)) => Some(Ok(t.description.as_str())),
+            (None, None) => None,
+        },
         &results,
-        tls_note.as_deref(),
         elapsed,
         &disturbed,
         o,

@@ -11,20 +11,22 @@ use crate::svg::{self, Axes, Series};
 use crate::{Disturbed, Options};
 
 /// The charts: file name and what it shows.
-const CHARTS: [(&str, &str); 5] = [
+const CHARTS: [(&str, &str); 6] = [
     ("throughput_vs_concurrency.svg", "GET ops/s vs concurrent callers, per client"),
     ("cpu_per_op_vs_concurrency.svg", "client CPU µs per GET vs concurrent callers"),
     ("latency_sequential.svg", "sequential GET latency percentiles"),
     ("latency_64_callers.svg", "GET latency percentiles with 64 callers"),
     ("big_values.svg", "MB/s with 1 MiB and 16 MiB values"),
+    ("tls_throughput_vs_concurrency.svg", "GET ops/s vs concurrent callers over TLS, per client"),
 ];
 
-/// The whole Markdown document (also printed on stdout).
+/// The whole Markdown document (also printed on stdout). `tls`: the TLS server's description,
+/// or why the (e) rows were left out; `None` when none were asked for.
 pub fn document(
     machine: &[(String, String)],
     server: &str,
+    tls: Option<Result<&str, &str>>,
     results: &Results,
-    tls_note: Option<&str>,
     elapsed: Duration,
     disturbed: &Disturbed,
     o: &Options,
@@ -89,14 +91,21 @@ pub fn document(
     d.push_str(&report::targets_markdown(results));
     d.push_str("\n## Results\n\n");
     d.push_str(&report::markdown(results));
-    let _ = writeln!(
-        d,
-        "### (e) TLS\n\nTLS: {}\n",
-        match tls_note {
-            Some(why) => format!("not available in this build ({why})."),
-            None => "see the TLS rows above.".into(),
+    match tls {
+        Some(Err(why)) => {
+            let _ = writeln!(d, "### (e) TLS\n\nThe TLS rows were left out: {why}\n");
         }
-    );
+        Some(Ok(server)) => {
+            let _ = writeln!(
+                d,
+                "TLS server of (e): {server}. Every Rust client uses rustls 0.23 with the ring \
+                 provider and trusts only the generated CA; redis-benchmark uses OpenSSL \
+                 (`--tls --cacert`).\n\n{}",
+                report::tls_markdown(results)
+            );
+        }
+        None => {}
+    }
     d.push_str("## Charts\n\n");
     for (file, what) in CHARTS {
         let _ = writeln!(d, "- [{what}]({file})");
@@ -119,24 +128,27 @@ pub fn write_all(dir: &Path, doc: &str, results: &Results) -> std::io::Result<()
 fn charts(results: &Results) -> Vec<(&'static str, String)> {
     let callers = ["1", "8", "64", "256"];
     let cats: Vec<String> = callers.iter().map(|c| c.to_string()).collect();
-    let by_callers = |f: &dyn Fn(&report::Summary) -> Option<f64>, ranges: bool| -> Vec<Series> {
-        ClientKind::ALL
-            .iter()
-            .map(|k| {
-                let sums: Vec<_> =
-                    callers.iter().map(|c| results.get(&format!("get_c{c}"), k.id())).collect();
-                Series {
-                    name: k.name().into(),
-                    values: sums.iter().map(|s| s.as_ref().and_then(f)).collect(),
-                    ranges: sums
+    let by_callers =
+        |prefix: &str, f: &dyn Fn(&report::Summary) -> Option<f64>, ranges: bool| -> Vec<Series> {
+            ClientKind::ALL
+                .iter()
+                .map(|k| {
+                    let sums: Vec<_> = callers
                         .iter()
-                        .map(|s| s.filter(|_| ranges).map(|s| (s.ops_min, s.ops_max)))
-                        .collect(),
-                }
-            })
-            .filter(|s| s.values.iter().any(Option::is_some))
-            .collect()
-    };
+                        .map(|c| results.get(&format!("{prefix}get_c{c}"), k.id()))
+                        .collect();
+                    Series {
+                        name: k.name().into(),
+                        values: sums.iter().map(|s| s.as_ref().and_then(f)).collect(),
+                        ranges: sums
+                            .iter()
+                            .map(|s| s.filter(|_| ranges).map(|s| (s.ops_min, s.ops_max)))
+                            .collect(),
+                    }
+                })
+                .filter(|s| s.values.iter().any(Option::is_some))
+                .collect()
+        };
     let axes = |title, y_label, categories, log_y| {
         Axes {
         title,
@@ -181,14 +193,14 @@ fn charts(results: &Results) -> Vec<(&'static str, String)> {
                     &cats,
                     false,
                 ),
-                &by_callers(&|s| Some(s.ops), true),
+                &by_callers("", &|s| Some(s.ops), true),
             ),
         ),
         (
             CHARTS[1].0,
             svg::line_chart(
                 &axes("Client CPU per GET vs concurrency", "client CPU µs/op", &cats, false),
-                &by_callers(&|s| s.cpu_us, false),
+                &by_callers("", &|s| s.cpu_us, false),
             ),
         ),
         (
@@ -228,6 +240,18 @@ fn charts(results: &Results) -> Vec<(&'static str, String)> {
                     log_y: false,
                 },
                 &big_series,
+            ),
+        ),
+        (
+            CHARTS[5].0,
+            svg::line_chart(
+                &axes(
+                    "GET throughput vs concurrency over TLS (median, min–max whiskers)",
+                    "ops/s",
+                    &cats,
+                    false,
+                ),
+                &by_callers("tls_", &|s| Some(s.ops), true),
             ),
         ),
     ]

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::measure::Sample;
+use crate::scenario::ClientKind;
 
 /// Every round of one client on one scenario.
 #[derive(Debug, Clone)]
@@ -183,11 +184,12 @@ fn opt(x: Option<f64>) -> String {
     x.map(num).unwrap_or_else(|| "–".into())
 }
 
-const SECTIONS: [(&str, &str); 5] = [
+const SECTIONS: [(&str, &str); 6] = [
     ("a", "(a) Sequential commands on one connection"),
     ("b", "(b) Concurrent callers sharing one client (GET, 16 B)"),
     ("c", "(c) Batches of 1,000 SETs (latency is per batch)"),
     ("d", "(d) Big values, one caller"),
+    ("e", "(e) TLS: (a) and (b) over TLS"),
     ("f", "(f) RESP parsers alone, in process (ops = frames; CPU µs/op = µs per frame; × best peer: redpoll vs the faster of redis and redis_protocol_bytes, which also build values; redpoll_scan vs redis_protocol_range, which also only delimits)"),
 ];
 
@@ -371,6 +373,48 @@ pub fn targets(res: &Results, pick: Pick) -> Vec<Target> {
     t
 }
 
+/// What TLS costs each client: its median ops/s on each (e) scenario as a share of the same
+/// scenario over plain TCP, and its client CPU per operation over TLS against TCP.
+pub fn tls_markdown(results: &Results) -> String {
+    let scenarios = ["set_c1", "get_c1", "get_c8", "get_c64", "get_c256"];
+    let mut rows = String::new();
+    for kind in ClientKind::ALL {
+        let cells: Vec<String> = scenarios
+            .iter()
+            .map(|sc| {
+                match (results.get(sc, kind.id()), results.get(&format!("tls_{sc}"), kind.id())) {
+                    (Some(tcp), Some(tls)) if tcp.ops > 0.0 => format!(
+                        "{:.2} ({} → {})",
+                        tls.ops / tcp.ops,
+                        opt(tcp.cpu_us),
+                        opt(tls.cpu_us)
+                    ),
+                    _ => "–".into(),
+                }
+            })
+            .collect();
+        if cells.iter().all(|c| c == "–") {
+            continue;
+        }
+        let _ = writeln!(rows, "| {} | {} |", kind.name(), cells.join(" | "));
+    }
+    if rows.is_empty() {
+        return "TLS cost per client: needs the same scenarios over TCP in the same run.\n".into();
+    }
+    let mut out = String::from(
+        "TLS cost per client: ops/s over TLS / ops/s over TCP (client CPU µs/op TCP → TLS).\n\n\
+         | client |",
+    );
+    for sc in scenarios {
+        let _ = write!(out, " {sc} |");
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"--:|".repeat(scenarios.len()));
+    out.push('\n');
+    out.push_str(&rows);
+    out
+}
+
 /// The targets as a Markdown table: by medians, and by each client's best round.
 pub fn targets_markdown(results: &Results) -> String {
     let mut out = String::from(
@@ -482,5 +526,39 @@ mod tests {
         assert_eq!(t.met(), Some(true));
         let t = Target { what: String::new(), ratio: Some(1.9), at_least: true, bound: 2.0 };
         assert_eq!(t.met(), Some(false));
+    }
+
+    #[test]
+    fn tls_cost_divides_each_clients_tls_rate_by_its_tcp_rate() {
+        use crate::measure::Percentiles;
+        use std::time::Duration;
+        let mut res = Results::default();
+        let mut add = |scenario: &str, client: ClientKind, ops: u64| {
+            let row = res.row_mut(Row {
+                section: "b",
+                scenario: scenario.into(),
+                label: scenario.into(),
+                client_id: client.id().into(),
+                client: client.name().into(),
+                bytes_per_op: None,
+                samples: Vec::new(),
+                errors: Vec::new(),
+            });
+            row.samples.push(Sample {
+                ops,
+                elapsed: Duration::from_secs(1),
+                client_cpu: Duration::from_micros(ops * 2),
+                server_cpu: None,
+                others_cpu: None,
+                latency: Percentiles::default(),
+            });
+        };
+        assert!(tls_markdown(&Results::default()).contains("needs the same scenarios"));
+        add("get_c8", ClientKind::Fred, 1000);
+        add("tls_get_c8", ClientKind::Fred, 250);
+        add("tls_get_c8", ClientKind::RedpollWait, 100);
+        let md = tls_markdown(&res);
+        assert!(md.contains("| fred | – | – | 0.25 (2.00 → 2.00) | – | – |"), "{md}");
+        assert!(!md.contains("redpoll"), "no TCP row, no ratio: {md}");
     }
 }

@@ -32,8 +32,7 @@ pub enum Shape {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     Tcp,
-    /// TLS variants of (a) and (b): listed so that the harness reports them, run once redpoll
-    /// (and the launched server) speak TLS. See `tls_unavailable`.
+    /// TLS variants of (a) and (b) (section (e)), against the harness's own TLS server.
     Tls,
 }
 
@@ -46,7 +45,7 @@ pub const SMALL: usize = 16;
 /// One measured situation.
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    /// Section of the report: "a" … "d".
+    /// Section of the report: "a" … "e".
     pub group: &'static str,
     pub op: Op,
     pub shape: Shape,
@@ -126,17 +125,20 @@ pub fn all() -> Vec<Scenario> {
         value_size,
         transport,
     };
-    for transport in [Transport::Tcp, Transport::Tls] {
-        v.push(s("a", Op::Set, Shape::Callers(1), SMALL, transport));
-        for n in [1, 8, 64, 256] {
-            let group = if n == 1 { "a" } else { "b" };
-            v.push(s(group, Op::Get, Shape::Callers(n), SMALL, transport));
-        }
+    let tcp = Transport::Tcp;
+    v.push(s("a", Op::Set, Shape::Callers(1), SMALL, tcp));
+    for n in [1, 8, 64, 256] {
+        v.push(s(if n == 1 { "a" } else { "b" }, Op::Get, Shape::Callers(n), SMALL, tcp));
     }
-    v.push(s("c", Op::Set, Shape::Batch(1000), SMALL, Transport::Tcp));
+    v.push(s("c", Op::Set, Shape::Batch(1000), SMALL, tcp));
     for size in [1 << 20, 16 << 20] {
-        v.push(s("d", Op::Get, Shape::Callers(1), size, Transport::Tcp));
-        v.push(s("d", Op::Set, Shape::Callers(1), size, Transport::Tcp));
+        v.push(s("d", Op::Get, Shape::Callers(1), size, tcp));
+        v.push(s("d", Op::Set, Shape::Callers(1), size, tcp));
+    }
+    // (e): (a) and (b) again over TLS.
+    v.push(s("e", Op::Set, Shape::Callers(1), SMALL, Transport::Tls));
+    for n in [1, 8, 64, 256] {
+        v.push(s("e", Op::Get, Shape::Callers(n), SMALL, Transport::Tls));
     }
     v
 }

@@ -1,17 +1,29 @@
 //! fred: one tokio `Client` (one connection, auto-pipelining on, its default) cloned into
 //! every task. Batches use its explicit pipeline. TCP_NODELAY is turned on (fred leaves the
-//! OS default, which is off), as a latency-minded user would.
+//! OS default, which is off), as a latency-minded user would. TLS: `rediss://` with a rustls
+//! (ring) configuration that trusts the run's CA.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
-use fred::prelude::{Builder, ClientLike, Config, KeysInterface, TcpConfig, Value};
+use fred::prelude::{Builder, ClientLike, Config, KeysInterface, TcpConfig, TlsConnector, Value};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 
-use super::{err, run_tasks, Env};
+use super::{err, run_tasks, Env, Target, TlsEnv};
 use crate::measure::Sample;
 use crate::scenario::{Op, Scenario, Shape, KEY};
 use crate::timed_loop;
 
 pub fn run(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, String> {
-    let config = Config::from_url(&env.url).map_err(err("fred url"))?;
+    let config = match env.target(sc)? {
+        Target::Tcp { url } => Config::from_url(url).map_err(err("fred url"))?,
+        Target::Tls(t) => {
+            let mut config = Config::from_url(&t.url).map_err(err("fred url"))?;
+            config.tls = Some(TlsConnector::from(rustls_config(t)?).into());
+            config
+        }
+    };
     let client = Builder::from_config(config)
         .with_connection_config(|c| {
             c.tcp = TcpConfig { nodelay: Some(true), ..Default::default() };
@@ -55,4 +67,18 @@ pub fn run(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, String> {
     });
     let _ = env.rt.block_on(client.quit());
     result
+}
+
+/// A rustls client configuration (ring provider) that trusts only the run's CA.
+fn rustls_config(t: &TlsEnv) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&t.ca_pem()?) {
+        roots.add(cert.map_err(err("fred CA"))?).map_err(err("fred CA"))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(err("fred TLS"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }

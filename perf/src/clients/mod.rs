@@ -11,17 +11,65 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::measure::{self, Control, Sample, Window};
-use crate::scenario::{ClientKind, Scenario};
+use crate::scenario::{ClientKind, Scenario, Transport};
 
 /// What every runner needs.
 pub struct Env {
     /// `redis://host:port` of the server under test.
     pub url: String,
     pub server_pid: Option<u32>,
+    /// The TLS server of the (e) rows, when it runs.
+    pub tls: Option<TlsEnv>,
     /// The runtime of the tokio clients (multi-threaded, one worker per core).
     pub rt: tokio::runtime::Runtime,
     pub window: Window,
 }
+
+/// Where the TLS scenarios connect and what their clients trust.
+pub struct TlsEnv {
+    /// `rediss://127.0.0.1:port`.
+    pub url: String,
+    pub server_pid: Option<u32>,
+    /// The CA certificate (PEM file) that signed the server's certificate.
+    pub ca: std::path::PathBuf,
+}
+
+impl TlsEnv {
+    /// The CA certificate's PEM text.
+    pub fn ca_pem(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.ca).map_err(|e| format!("reading {}: {e}", self.ca.display()))
+    }
+}
+
+/// The server one scenario talks to.
+pub enum Target<'a> {
+    Tcp { url: &'a str },
+    Tls(&'a TlsEnv),
+}
+
+impl Env {
+    /// The server `sc` runs against: the plain one, or the TLS one for (e).
+    pub fn target(&self, sc: &Scenario) -> Result<Target<'_>, String> {
+        match sc.transport {
+            Transport::Tcp => Ok(Target::Tcp { url: &self.url }),
+            Transport::Tls => self
+                .tls
+                .as_ref()
+                .map(Target::Tls)
+                .ok_or_else(|| "no TLS server in this run".to_owned()),
+        }
+    }
+
+    /// The pid of the server `sc` runs against (for its CPU time).
+    pub fn server_pid(&self, sc: &Scenario) -> Option<u32> {
+        match self.target(sc) {
+            Ok(Target::Tls(t)) => t.server_pid,
+            _ => self.server_pid,
+        }
+    }
+}
+
+pub use redis_rs::client as redis_client;
 
 /// Runs one client on one scenario (not redis-benchmark, which has its own module).
 pub fn run(kind: ClientKind, sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, String> {
@@ -64,7 +112,7 @@ where
                 })
             })
             .collect();
-        let w = measure::drive(&ctl, &env.window, env.server_pid);
+        let w = measure::drive(&ctl, &env.window, env.server_pid(sc));
         let results: Vec<_> = handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err("a caller thread panicked".into())))
@@ -95,7 +143,7 @@ where
             })
         })
         .collect();
-    let w = measure::drive(&ctl, &env.window, env.server_pid);
+    let w = measure::drive(&ctl, &env.window, env.server_pid(sc));
     let results = env.rt.block_on(async {
         let mut out = Vec::with_capacity(handles.len());
         for h in handles {

@@ -1,7 +1,7 @@
 //! The `redis` crate: blocking `Connection`s (one per caller thread, as that API requires)
 //! and the tokio `MultiplexedConnection` (one, cloned into every task). Batches use its
 //! explicit pipeline (`redis::pipe()`). TCP_NODELAY is turned on (its default is off), as a
-//! latency-minded user would.
+//! latency-minded user would. TLS: `rediss://` with the run's CA as root (rustls, ring).
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use redis::aio::MultiplexedConnection;
 use redis::io::tcp::TcpSettings;
 use redis::{AsyncConnectionConfig, IntoConnectionInfo};
 
-use super::{err, run_tasks, run_threads, Env};
+use super::{err, run_tasks, run_threads, Env, Target};
 use crate::measure::Sample;
 use crate::scenario::{Op, Scenario, Shape, KEY};
 use crate::timed_loop;
@@ -18,10 +18,22 @@ use crate::timed_loop;
 /// The same request timeout as redpoll's default (redis-rs's own default is shorter).
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn client(env: &Env) -> Result<redis::Client, String> {
-    let info = env.url.as_str().into_connection_info().map_err(err("redis-rs url"))?;
+/// A client for `sc`'s server: TLS ones trust the run's CA (rustls, ring provider).
+pub fn client(sc: &Scenario, env: &Env) -> Result<redis::Client, String> {
+    let url = match env.target(sc)? {
+        Target::Tcp { url } => url,
+        Target::Tls(t) => t.url.as_str(),
+    };
+    let info = url.into_connection_info().map_err(err("redis-rs url"))?;
     let info = info.set_tcp_settings(TcpSettings::default().set_nodelay(true));
-    redis::Client::open(info).map_err(err("redis-rs open"))
+    match env.target(sc)? {
+        Target::Tcp { .. } => redis::Client::open(info),
+        Target::Tls(t) => redis::Client::build_with_tls(
+            info,
+            redis::TlsCertificates { client_tls: None, root_cert: Some(t.ca_pem()?) },
+        ),
+    }
+    .map_err(err("redis-rs open"))
 }
 
 fn pipeline(op: Op, n: usize, value: &[u8]) -> redis::Pipeline {
@@ -36,7 +48,7 @@ fn pipeline(op: Op, n: usize, value: &[u8]) -> redis::Pipeline {
 }
 
 pub fn run_blocking(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, String> {
-    let client = client(env)?;
+    let client = client(sc, env)?;
     run_threads(sc, env, |ctl| {
         let e = err("redis-rs");
         let mut con = client.get_connection().map_err(&e)?;
@@ -59,7 +71,7 @@ pub fn run_blocking(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, S
 }
 
 pub fn run_multiplexed(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, String> {
-    let client = client(env)?;
+    let client = client(sc, env)?;
     let config = AsyncConnectionConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
     let con: MultiplexedConnection = env
         .rt

@@ -1,23 +1,28 @@
 //! redpoll: one `Client` shared by every caller, driven by threads calling `.wait()` or by
 //! tokio tasks calling `.await`. Batches are `send()` of every command, then a wait for each
-//! handle (implicit pipelining: redpoll has no pipeline object yet).
+//! handle (implicit pipelining: redpoll has no pipeline object yet). TLS: `rediss://` with the
+//! run's CA (rustls, ring provider).
 
 use bytes::Bytes;
-use redpoll::{Client, Reply};
+use redpoll::{Client, Reply, Tls};
 
-use super::{err, run_tasks, run_threads, Env};
+use super::{err, run_tasks, run_threads, Env, Target};
 use crate::measure::Sample;
 use crate::scenario::{Op, Scenario, Shape, KEY};
 use crate::timed_loop;
 
-fn open(env: &Env) -> Result<Client, String> {
-    let client = Client::open(&env.url).map_err(err("redpoll open"))?;
+fn open(sc: &Scenario, env: &Env) -> Result<Client, String> {
+    let client = match env.target(sc)? {
+        Target::Tcp { url } => Client::open(url),
+        Target::Tls(t) => Client::builder().url(&t.url).tls(Tls::new().ca_file(&t.ca)).build(),
+    }
+    .map_err(err("redpoll open"))?;
     client.connect().wait().map_err(err("redpoll connect"))?;
     Ok(client)
 }
 
 pub fn run_wait(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, String> {
-    let client = open(env)?;
+    let client = open(sc, env)?;
     run_threads(sc, env, |ctl| {
         let e = err("redpoll");
         Ok(match (sc.shape, sc.op) {
@@ -50,7 +55,7 @@ pub fn run_wait(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, Strin
 }
 
 pub fn run_await(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, String> {
-    let client = open(env)?;
+    let client = open(sc, env)?;
     let (shape, op) = (sc.shape, sc.op);
     run_tasks(sc, env, |ctl| {
         let client = client.clone();
