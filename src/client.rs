@@ -16,7 +16,7 @@ use crate::proto::backoff::Backoff;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
 use crate::proto::session::SessionConfig;
 use crate::reactor::{
-    self, CommandMeta, Hooks, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
+    self, CommandMeta, Hooks, Payload, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
 };
 use crate::resp::{CommandBuf, Limits, Value};
 
@@ -219,8 +219,19 @@ impl Drop for ClientCore {
 }
 
 impl ClientCore {
+    /// Sends a command whose bytes the caller already holds (a resend).
     pub(crate) fn submit(&self, bytes: Bytes, reply: ReplyTx, meta: CommandMeta) {
-        self.route(|id| Submission::Command { id, bytes, reply, meta });
+        let payload = Payload::Own(bytes);
+        self.route(|id| Submission::Command { id, payload, reply, meta });
+    }
+
+    /// Sends an encoded command; a short one is copied into the queue's shared buffer.
+    pub(crate) fn submit_encoded(&self, bytes: &[u8], reply: ReplyTx, meta: CommandMeta) {
+        let make = |id| move |payload| Submission::Command { id, payload, reply, meta };
+        self.with_target(|target| match target {
+            Ok((reactor, id)) => reactor.submit_command(bytes, make(id)),
+            Err(e) => reactor::fail(make(0)(Payload::Own(Bytes::new())), e),
+        });
     }
 
     pub(crate) fn submit_connect(&self, reply: ReplyTx) {
@@ -230,15 +241,25 @@ impl ClientCore {
     /// Sends a submission to this client's connection: the one it was created with, or, in a
     /// process forked since, a fresh one opened there on the first use.
     fn route(&self, make: impl FnOnce(u64) -> Submission) {
+        self.with_target(|target| match target {
+            Ok((reactor, id)) => reactor.submit(make(id)),
+            Err(e) => reactor::fail(make(0), e),
+        });
+    }
+
+    /// Calls `f` with the reactor and connection id that serve this client in the current
+    /// process, or with the reason there is none.
+    fn with_target(&self, f: impl FnOnce(Result<(&Reactor, u64), Error>)) {
         if fork::generation() == self.generation {
-            if let Some(reactor) = &self.reactor {
-                reactor.submit(make(self.id));
+            match &self.reactor {
+                Some(reactor) => f(Ok((reactor, self.id))),
+                None => f(Err(Error::Disconnected("the client was closed".into()))),
             }
             return;
         }
         match self.child_connection() {
-            Ok((reactor, id)) => reactor.submit(make(id)),
-            Err(e) => reactor::fail(make(0), e),
+            Ok((reactor, id)) => f(Ok((&reactor, id))),
+            Err(e) => f(Err(e)),
         }
     }
 

@@ -19,6 +19,11 @@ use crate::oneshot;
 use crate::reactor::{self, CommandMeta};
 use crate::resp::{parse_frame, CommandBuf, FromValue, Limits, ToArg, Value};
 
+/// Commands whose encoding is at most about this long are copied into the I/O thread's
+/// shared submission buffer (no allocation of their own crosses threads); longer ones travel
+/// as the `Bytes` they were encoded into.
+const COPY_MAX: usize = 1024;
+
 /// A command built and not yet sent.
 ///
 /// Nothing happens until it is sent: [`wait`](Cmd::wait) sends it and blocks the calling
@@ -149,9 +154,9 @@ impl<'c, T> Cmd<'c, T> {
                     };
                 }
                 let meta = self.core.meta_for(info, &self.buf, self.timeout, self.idempotent);
-                let bytes = self.buf.finish();
                 if self.core.retry_policy.is_some() {
                     // Only with a user's policy does the reply keep what a resend needs.
+                    let bytes = self.buf.finish();
                     retry = Some(Box::new(Retry {
                         core: Arc::clone(self.core),
                         bytes: bytes.clone(),
@@ -159,8 +164,14 @@ impl<'c, T> Cmd<'c, T> {
                         info,
                         attempt: 0,
                     }));
+                    self.core.submit(bytes, tx, meta);
+                } else if self.buf.body_len() > COPY_MAX {
+                    // Copying a long command once more would cost more than its allocation.
+                    self.core.submit(self.buf.finish(), tx, meta);
+                } else {
+                    let mut buf = self.buf;
+                    self.core.submit_encoded(buf.encoded(), tx, meta);
                 }
-                self.core.submit(bytes, tx, meta);
             }
         }
         Reply { rx, limits, retry, generation: fork::generation(), _reply: PhantomData }

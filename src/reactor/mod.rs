@@ -24,7 +24,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::Receiver;
 use mio::{Events, Poll};
 use slab::Slab;
 
@@ -39,6 +39,7 @@ use crate::proto::session::{Request, Session, SessionConfig};
 use crate::timer::Wheel;
 use conn::{Conn, Ctx};
 use resolve::Resolved;
+pub(crate) use submit::Payload;
 use submit::{SubmitQueue, WakeState};
 
 /// Submissions taken per turn before sockets get their turn again.
@@ -72,7 +73,7 @@ pub(crate) enum Submission {
         hooks: Option<Arc<Hooks>>,
     },
     /// Send a command on connection `id`.
-    Command { id: u64, bytes: Bytes, reply: ReplyTx, meta: CommandMeta },
+    Command { id: u64, payload: Payload, reply: ReplyTx, meta: CommandMeta },
     /// Answer `reply` once connection `id` has completed its handshake (or failed).
     Connect { id: u64, reply: ReplyTx },
     /// Close connection `id`; its pending requests fail with `Disconnected`.
@@ -97,7 +98,7 @@ pub(crate) struct Reactor {
 }
 
 struct Shared {
-    queue: SubmitQueue,
+    queue: Arc<SubmitQueue>,
     thread: Mutex<Option<JoinHandle<()>>>,
     thread_id: ThreadId,
     /// The fork generation this reactor's thread runs in (see `crate::fork`).
@@ -142,7 +143,8 @@ impl Reactor {
         let waker = mio::Waker::new(poll.registry(), token::WAKER)
             .map_err(|e| Error::io("create the poll waker", e))?;
         let wake = Arc::new(WakeState::new(waker));
-        let (queue, rx) = SubmitQueue::new(wake.clone());
+        let queue = SubmitQueue::new(wake.clone());
+        let rx = queue.clone();
         let registry =
             poll.registry().try_clone().map_err(|e| Error::io("clone the registry", e))?;
         let thread = std::thread::Builder::new()
@@ -158,9 +160,22 @@ impl Reactor {
     /// Hands a submission to the I/O thread. A command whose thread is gone fails at once.
     pub(crate) fn submit(&self, s: Submission) {
         if let Err(s) = self.shared.queue.push(s) {
-            fail(s, Error::Disconnected("the I/O thread has stopped".into()));
+            fail(s, stopped());
         }
     }
+
+    /// Hands a command to the I/O thread, its bytes copied into the shared buffer; `make`
+    /// builds the submission around the payload. A command whose thread is gone fails
+    /// at once.
+    pub(crate) fn submit_command(&self, bytes: &[u8], make: impl FnOnce(Payload) -> Submission) {
+        if let Err(s) = self.shared.queue.push_command(bytes, make) {
+            fail(s, stopped());
+        }
+    }
+}
+
+fn stopped() -> Error {
+    Error::Disconnected("the I/O thread has stopped".into())
 }
 
 /// Answers a submission that cannot be carried out with `err` (if it expects an answer).
@@ -194,7 +209,12 @@ impl Hasher for IdHasher {
 struct IoThread {
     poll: Poll,
     events: Events,
-    rx: Receiver<Submission>,
+    queue: Arc<SubmitQueue>,
+    /// Submissions taken from the queue and not handled yet (at most `DRAIN_PER_TURN` a turn).
+    inbox: Vec<Submission>,
+    /// The inline payloads of `inbox`, and how far they have been handed out.
+    inbox_bytes: Bytes,
+    inbox_at: usize,
     resolved_rx: Receiver<Resolved>,
     wake: Arc<WakeState>,
     conns: Slab<Conn>,
@@ -212,7 +232,7 @@ impl IoThread {
     fn new(
         poll: Poll,
         registry: mio::Registry,
-        rx: Receiver<Submission>,
+        queue: Arc<SubmitQueue>,
         wake: Arc<WakeState>,
     ) -> Self {
         let (resolved_tx, resolved_rx) = crossbeam_channel::unbounded();
@@ -229,7 +249,10 @@ impl IoThread {
         IoThread {
             poll,
             events: Events::with_capacity(1024),
-            rx,
+            queue,
+            inbox: Vec::new(),
+            inbox_bytes: Bytes::new(),
+            inbox_at: 0,
             resolved_rx,
             wake,
             conns: Slab::new(),
@@ -254,6 +277,9 @@ impl IoThread {
         }
         let now = self.now();
         self.ctx.now = now;
+        for s in self.inbox.drain(..).chain(self.queue.close()) {
+            fail(s, stopped());
+        }
         let idxs: Vec<usize> = self.conns.iter().map(|(i, _)| i).collect();
         for idx in idxs {
             self.close(idx);
@@ -263,7 +289,7 @@ impl IoThread {
     fn turn(&mut self) {
         let now = self.now();
         let timeout = self.poll_timeout(now);
-        let sleep = timeout != Some(Duration::ZERO) && self.wake.about_to_sleep(&self.rx);
+        let sleep = timeout != Some(Duration::ZERO) && self.wake.about_to_sleep(&self.queue);
         let timeout = if sleep { timeout } else { Some(Duration::ZERO) };
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
             if !io::interrupted(&e) {
@@ -294,16 +320,7 @@ impl IoThread {
             }
         }
 
-        for _ in 0..DRAIN_PER_TURN {
-            match self.rx.try_recv() {
-                Ok(s) => self.on_submission(s),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    self.running = false;
-                    break;
-                }
-            }
-        }
+        self.drain_submissions();
         while let Ok(r) = self.resolved_rx.try_recv() {
             if let Some(conn) = self.conns.get_mut(r.conn).filter(|c| c.generation == r.generation)
             {
@@ -316,8 +333,23 @@ impl IoThread {
         self.flush_dirty();
     }
 
+    /// Handles up to `DRAIN_PER_TURN` submissions, taking a fresh batch from the queue when
+    /// the last one is used up.
+    fn drain_submissions(&mut self) {
+        if self.inbox.is_empty() {
+            self.inbox_bytes = self.queue.take(&mut self.inbox);
+            self.inbox_at = 0;
+        }
+        let n = self.inbox.len().min(DRAIN_PER_TURN);
+        let mut inbox = std::mem::take(&mut self.inbox);
+        for s in inbox.drain(..n) {
+            self.on_submission(s);
+        }
+        self.inbox = inbox;
+    }
+
     fn poll_timeout(&self, now: u64) -> Option<Duration> {
-        if !self.ctx.read_again.is_empty() || !self.ctx.dirty.is_empty() {
+        if !self.ctx.read_again.is_empty() || !self.ctx.dirty.is_empty() || !self.inbox.is_empty() {
             return Some(Duration::ZERO);
         }
         let timer = self.ctx.wheel.next_expiration();
@@ -368,7 +400,15 @@ impl IoThread {
     fn on_submission(&mut self, s: Submission) {
         let now = self.ctx.now;
         match s {
-            Submission::Command { id, bytes, reply, meta } => {
+            Submission::Command { id, payload, reply, meta } => {
+                let bytes = match payload {
+                    Payload::Own(bytes) => bytes,
+                    Payload::Inline(len) => {
+                        let start = self.inbox_at;
+                        self.inbox_at += len;
+                        self.inbox_bytes.slice(start..self.inbox_at)
+                    }
+                };
                 let Some(idx) = self.lookup(id) else {
                     let _ = reply.send(Err(Error::Disconnected("the client was closed".into())));
                     return;

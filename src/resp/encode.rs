@@ -121,6 +121,21 @@ impl CommandBuf {
 
     /// Writes the array header and returns the bytes to send.
     pub fn finish(mut self) -> Bytes {
+        let start = self.write_header();
+        let mut bytes = Bytes::from(self.buf);
+        bytes.advance(start);
+        bytes
+    }
+
+    /// Writes the array header and returns the whole command, for a caller that copies it
+    /// somewhere (no `Bytes` is made). Arguments pushed afterwards need another call.
+    pub(crate) fn encoded(&mut self) -> &[u8] {
+        let start = self.write_header();
+        &self.buf[start..]
+    }
+
+    /// Writes the array header in front of the arguments; returns where it starts.
+    fn write_header(&mut self) -> usize {
         let mut digits = [0u8; 20];
         let count = format_decimal(&mut digits, u64::from(self.argc), false);
         let header_len = count.len() + 3;
@@ -128,9 +143,7 @@ impl CommandBuf {
         self.buf[start] = b'*';
         self.buf[start + 1..start + 1 + count.len()].copy_from_slice(count);
         self.buf[HEADER_ROOM - 2..HEADER_ROOM].copy_from_slice(b"\r\n");
-        let mut bytes = Bytes::from(self.buf);
-        bytes.advance(start);
-        bytes
+        start
     }
 }
 
