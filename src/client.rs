@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -474,5 +474,17 @@ impl Client {
     /// ```
     pub fn cmd(&self, name: &str) -> Cmd<'_, Value> {
         Cmd::new(&self.core, name)
+    }
+
+    /// A command of a hand-written method: `name` must be a command that may go over a shared
+    /// connection; its table entry is looked up once per process (`cell`), not per command.
+    pub(crate) fn known_cmd(
+        &self,
+        name: &'static str,
+        cell: &'static OnceLock<Option<&'static CommandInfo>>,
+    ) -> Cmd<'_, Value> {
+        let info = *cell.get_or_init(|| commands::lookup(&[name]));
+        debug_assert!(info.and_then(unshareable).is_none(), "{name} cannot be shared");
+        Cmd::known(&self.core, name, info)
     }
 }

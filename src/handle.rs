@@ -50,6 +50,9 @@ pub struct Cmd<'c, T = Value> {
     core: &'c Arc<ClientCore>,
     buf: CommandBuf,
     kind: Kind,
+    /// The command-table entry, when the method that built the command knew it (and knew
+    /// the command may share the connection): no lookup at send.
+    known: Option<Option<&'static CommandInfo>>,
     timeout: Option<Duration>,
     idempotent: bool,
     _reply: PhantomData<fn() -> T>,
@@ -70,10 +73,21 @@ impl<'c, T> Cmd<'c, T> {
             core,
             buf,
             kind: Kind::Command,
+            known: None,
             timeout: None,
             idempotent: false,
             _reply: PhantomData,
         }
+    }
+
+    /// A command of a method that knows its table entry (`None`: not in the table) and that
+    /// the command may go over a shared connection.
+    pub(crate) fn known(
+        core: &'c Arc<ClientCore>,
+        name: &str,
+        info: Option<&'static CommandInfo>,
+    ) -> Self {
+        Cmd { known: Some(info), ..Cmd::new(core, name) }
     }
 
     /// The handle of `client.connect()`: resolves once the handshake is done.
@@ -82,6 +96,7 @@ impl<'c, T> Cmd<'c, T> {
             core,
             buf: CommandBuf::new(),
             kind: Kind::Connect,
+            known: None,
             timeout: None,
             idempotent: false,
             _reply: PhantomData,
@@ -109,6 +124,7 @@ impl<'c, T> Cmd<'c, T> {
             core: self.core,
             buf: self.buf,
             kind: self.kind,
+            known: self.known,
             timeout: self.timeout,
             idempotent: self.idempotent,
             _reply: PhantomData,
@@ -142,8 +158,14 @@ impl<'c, T> Cmd<'c, T> {
         match self.kind {
             Kind::Connect => self.core.submit_connect(tx),
             Kind::Command => {
-                let info = client::command_info(&self.buf);
-                if let Some(why) = info.and_then(client::unshareable) {
+                let (info, unshareable) = match self.known {
+                    Some(info) => (info, None),
+                    None => {
+                        let info = client::command_info(&self.buf);
+                        (info, info.and_then(client::unshareable))
+                    }
+                };
+                if let Some(why) = unshareable {
                     let _ = tx.send(Err(Error::Usage(why)));
                     return Reply {
                         rx,
