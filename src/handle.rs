@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::fork;
 use crate::oneshot;
 use crate::reactor::{self, CommandMeta};
-use crate::resp::{parse_frame, CommandBuf, FromValue, Limits, ToArg, Value};
+use crate::resp::{CommandBuf, FromValue, Limits, ToArg, Value};
 
 /// Commands whose encoding is at most about this long are copied into the I/O thread's
 /// shared submission buffer (no allocation of their own crosses threads); longer ones travel
@@ -354,9 +354,5 @@ fn closed() -> Error {
 
 /// Turns a raw reply frame into `T` on the caller's thread.
 fn decode<T: FromValue>(result: Result<Bytes, Error>, limits: &Limits) -> Result<T, Error> {
-    let frame = result?;
-    match parse_frame(&frame, limits)?.without_attributes() {
-        Value::Error(e) => Err(Error::Redis(e)),
-        value => T::from_value(value),
-    }
+    T::from_reply(&result?, limits)
 }
