@@ -51,15 +51,18 @@ impl OutBuf {
         self.queued - self.written
     }
 
-    /// Fills `out` with the unwritten chunks for a vectored write; returns how many were filled.
-    pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
-        let mut n = 0;
-        for (slot, chunk) in out.iter_mut().zip(self.chunks.range(self.next..)) {
-            let skip = if n == 0 { self.partial } else { 0 };
-            *slot = IoSlice::new(&chunk[skip..]);
-            n += 1;
+    /// Appends at most `max` unwritten chunks to `out` for a vectored write; returns their
+    /// total length.
+    pub(crate) fn slices<'a>(&'a self, out: &mut Vec<IoSlice<'a>>, max: usize) -> usize {
+        let mut skip = self.partial;
+        let mut total = 0;
+        for chunk in self.chunks.range(self.next..).take(max) {
+            let slice = &chunk[skip..];
+            skip = 0;
+            total += slice.len();
+            out.push(IoSlice::new(slice));
         }
-        n
+        total
     }
 
     /// Records that `n` more bytes were written.
@@ -118,14 +121,18 @@ mod tests {
         assert_eq!(out.push(Bytes::from_static(b"abc")), 3);
         assert_eq!(out.push(Bytes::from_static(b"defg")), 7);
         {
-            let mut io = [IoSlice::new(&[]); 4];
-            assert_eq!(out.slices(&mut io), 2);
+            let mut io = Vec::new();
+            assert_eq!(out.slices(&mut io, 4), 7);
+            assert_eq!(io.len(), 2);
+            io.clear();
+            assert_eq!(out.slices(&mut io, 1), 3, "at most `max` slices");
         }
         out.advance(4);
         assert_eq!(out.written(), 4);
         {
-            let mut io = [IoSlice::new(&[]); 4];
-            assert_eq!(out.slices(&mut io), 1);
+            let mut io = Vec::new();
+            assert_eq!(out.slices(&mut io, 4), 3);
+            assert_eq!(io.len(), 1);
             assert_eq!(&*io[0], b"efg");
         }
         assert_eq!(out.pop_answered(), Some(Bytes::from_static(b"abc")), "answered, whole");

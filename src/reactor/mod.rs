@@ -244,7 +244,9 @@ impl IoThread {
             waker: wake.waker.clone(),
             dirty: Vec::new(),
             read_again: Vec::new(),
+            touched: Vec::new(),
             notifier: Default::default(),
+            iov: Vec::new(),
         };
         IoThread {
             poll,
@@ -346,6 +348,15 @@ impl IoThread {
             self.on_submission(s);
         }
         self.inbox = inbox;
+        // Once per connection, not per command: deliver, schedule the write, arm the timer.
+        let mut touched = std::mem::take(&mut self.ctx.touched);
+        for idx in touched.drain(..) {
+            if let Some(conn) = self.conns.get_mut(idx).filter(|c| c.in_touched) {
+                conn.in_touched = false;
+                conn.pump(idx, &mut self.ctx);
+            }
+        }
+        self.ctx.touched = touched;
     }
 
     fn poll_timeout(&self, now: u64) -> Option<Duration> {
@@ -429,7 +440,10 @@ impl IoThread {
                 } else {
                     conn.session.submit_at(req, start, now);
                 }
-                conn.pump(idx, &mut self.ctx);
+                if !conn.in_touched {
+                    conn.in_touched = true;
+                    self.ctx.touched.push(idx);
+                }
             }
             Submission::Open { id, target, tcp, tls, session, hooks } => {
                 let generation = self.next_generation;
