@@ -1,6 +1,7 @@
 //! `Cmd<T>` (a command not yet sent) and `Reply<T>` (its pending reply), usable with
 //! `.wait()` on any thread and `.await` in any executor.
 
+use std::cell::Cell;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -23,6 +24,12 @@ use crate::resp::{CommandBuf, FromValue, Limits, ToArg, Value};
 /// shared submission buffer (no allocation of their own crosses threads); longer ones travel
 /// as the `Bytes` they were encoded into.
 const COPY_MAX: usize = 1024;
+
+thread_local! {
+    /// The encoding buffer of this thread's last short command, once copied to the I/O
+    /// thread: the next command is encoded into it, so a command allocates no buffer.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
 
 /// A command built and not yet sent.
 ///
@@ -67,7 +74,7 @@ enum Kind {
 impl<'c, T> Cmd<'c, T> {
     /// A command named `name` (its first argument) on the given connection.
     pub(crate) fn new(core: &'c Arc<ClientCore>, name: &str) -> Self {
-        let mut buf = CommandBuf::new();
+        let mut buf = CommandBuf::reuse(SPARE.try_with(Cell::take).unwrap_or_default());
         buf.push(name.as_bytes());
         Cmd {
             core,
@@ -193,6 +200,8 @@ impl<'c, T> Cmd<'c, T> {
                 } else {
                     let mut buf = self.buf;
                     self.core.submit_encoded(buf.encoded(), tx, meta);
+                    // Copied: the buffer serves this thread's next command.
+                    let _ = SPARE.try_with(|spare| spare.set(buf.into_storage()));
                 }
             }
         }

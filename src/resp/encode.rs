@@ -53,6 +53,21 @@ impl CommandBuf {
         CommandBuf { buf, argc: 0 }
     }
 
+    /// An empty command in `buf`'s storage (a buffer kept from an earlier command).
+    pub(crate) fn reuse(mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        if buf.capacity() == 0 {
+            return Self::new();
+        }
+        buf.resize(HEADER_ROOM, 0);
+        CommandBuf { buf, argc: 0 }
+    }
+
+    /// The storage, for [`reuse`](CommandBuf::reuse).
+    pub(crate) fn into_storage(self) -> Vec<u8> {
+        self.buf
+    }
+
     /// Appends one argument (binary-safe).
     pub fn push(&mut self, arg: &[u8]) {
         self.buf.reserve(arg.len() + 16);
