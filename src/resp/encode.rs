@@ -70,10 +70,20 @@ impl CommandBuf {
 
     /// Appends one argument (binary-safe).
     pub fn push(&mut self, arg: &[u8]) {
-        self.buf.reserve(arg.len() + 16);
-        self.buf.push(b'$');
-        push_decimal(&mut self.buf, arg.len() as u64, false);
-        self.buf.extend_from_slice(b"\r\n");
+        let len = arg.len();
+        self.buf.reserve(len + 25);
+        // Short arguments (keys, small values) get their `$<len>\r\n` as one fixed-size
+        // store instead of a digit loop and three appends.
+        if len < 10 {
+            self.buf.extend_from_slice(&[b'$', b'0' + len as u8, b'\r', b'\n']);
+        } else if len < 100 {
+            let (tens, ones) = (b'0' + (len / 10) as u8, b'0' + (len % 10) as u8);
+            self.buf.extend_from_slice(&[b'$', tens, ones, b'\r', b'\n']);
+        } else {
+            self.buf.push(b'$');
+            push_decimal(&mut self.buf, len as u64, false);
+            self.buf.extend_from_slice(b"\r\n");
+        }
         self.buf.extend_from_slice(arg);
         self.buf.extend_from_slice(b"\r\n");
         self.argc += 1;
@@ -329,6 +339,19 @@ mod tests {
             &bytes[..],
             b"*3\r\n$20\r\n-9223372036854775808\r\n$1\r\n0\r\n$20\r\n18446744073709551615\r\n"
         );
+    }
+
+    #[test]
+    fn argument_headers_at_every_digit_count() {
+        for len in [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65_536] {
+            let arg = vec![b'a'; len];
+            let mut cmd = CommandBuf::with_capacity(0);
+            cmd.push(&arg);
+            let mut want = format!("*1\r\n${len}\r\n").into_bytes();
+            want.extend_from_slice(&arg);
+            want.extend_from_slice(b"\r\n");
+            assert_eq!(&cmd.finish()[..], &want[..], "length {len}");
+        }
     }
 
     #[test]
