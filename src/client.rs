@@ -16,7 +16,7 @@ use crate::proto::backoff::Backoff;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
 use crate::proto::session::SessionConfig;
 use crate::reactor::{
-    self, CommandMeta, Hooks, Payload, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
+    self, CommandMeta, Hooks, Open, Payload, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
 };
 use crate::resp::{CommandBuf, Limits, Value};
 
@@ -91,14 +91,14 @@ struct OpenSpec {
 
 impl OpenSpec {
     fn open(&self, id: u64) -> Submission {
-        Submission::Open {
+        Submission::Open(Box::new(Open {
             id,
             target: self.target.clone(),
             tcp: self.tcp.clone(),
             tls: self.tls.clone(),
-            session: Box::new(self.session.clone()),
+            session: self.session.clone(),
             hooks: self.hooks.clone(),
-        }
+        }))
     }
 }
 

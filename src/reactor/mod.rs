@@ -60,18 +60,22 @@ pub(crate) struct CommandMeta {
     pub(crate) delay_ms: u64,
 }
 
+/// A connection to register and start connecting.
+pub(crate) struct Open {
+    pub(crate) id: u64,
+    pub(crate) target: ServerAddr,
+    pub(crate) tcp: TcpOptions,
+    /// TLS over the TCP connection, when configured.
+    pub(crate) tls: Option<TlsConnector>,
+    pub(crate) session: SessionConfig,
+    pub(crate) hooks: Option<Arc<Hooks>>,
+}
+
 /// What callers ask of the I/O thread.
 pub(crate) enum Submission {
-    /// Register a connection and start connecting.
-    Open {
-        id: u64,
-        target: ServerAddr,
-        tcp: TcpOptions,
-        /// TLS over the TCP connection, when configured.
-        tls: Option<TlsConnector>,
-        session: Box<SessionConfig>,
-        hooks: Option<Arc<Hooks>>,
-    },
+    /// Register a connection and start connecting (boxed: it is rare, and every submission
+    /// is as large as the largest kind).
+    Open(Box<Open>),
     /// Send a command on connection `id`.
     Command { id: u64, payload: Payload, reply: ReplyTx, meta: CommandMeta },
     /// Answer `reply` once connection `id` has completed its handshake (or failed).
@@ -445,10 +449,11 @@ impl IoThread {
                     self.ctx.touched.push(idx);
                 }
             }
-            Submission::Open { id, target, tcp, tls, session, hooks } => {
+            Submission::Open(open) => {
+                let Open { id, target, tcp, tls, session, hooks } = *open;
                 let generation = self.next_generation;
                 self.next_generation = self.next_generation.wrapping_add(1);
-                let session = Session::new(*session);
+                let session = Session::new(session);
                 let idx =
                     self.conns.insert(Conn::new(id, generation, target, tcp, tls, session, hooks));
                 self.ids.insert(id, idx);
