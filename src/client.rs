@@ -5,8 +5,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use bytes::Bytes;
-
 use crate::commands::{self, BlockTimeout, CommandFlags, CommandInfo};
 use crate::config::{ClientBuilder, Config, RetryPolicy, ServerAddr};
 use crate::error::Error;
@@ -14,6 +12,7 @@ use crate::fork;
 use crate::handle::Cmd;
 use crate::proto::backoff::Backoff;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
+use crate::proto::outbuf::Encoded;
 use crate::proto::session::SessionConfig;
 use crate::reactor::{
     self, CommandMeta, Hooks, Open, Payload, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
@@ -219,9 +218,9 @@ impl Drop for ClientCore {
 }
 
 impl ClientCore {
-    /// Sends a command whose bytes the caller already holds (a resend).
-    pub(crate) fn submit(&self, bytes: Bytes, reply: ReplyTx, meta: CommandMeta) {
-        let payload = Payload::Own(bytes);
+    /// Sends a command in buffers of its own (a long one, or a resend).
+    pub(crate) fn submit(&self, bytes: impl Into<Encoded>, reply: ReplyTx, meta: CommandMeta) {
+        let payload = Payload::Own(bytes.into());
         self.route(|id| Submission::Command { id, payload, reply, meta });
     }
 
@@ -230,7 +229,7 @@ impl ClientCore {
         let make = |id| move |payload| Submission::Command { id, payload, reply, meta };
         self.with_target(|target| match target {
             Ok((reactor, id)) => reactor.submit_command(bytes, make(id)),
-            Err(e) => reactor::fail(make(0)(Payload::Own(Bytes::new())), e),
+            Err(e) => reactor::fail(make(0)(Payload::Inline(0)), e),
         });
     }
 

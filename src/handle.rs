@@ -17,6 +17,7 @@ use crate::commands::CommandInfo;
 use crate::error::Error;
 use crate::fork;
 use crate::oneshot;
+use crate::proto::outbuf::Encoded;
 use crate::reactor::{self, CommandMeta};
 use crate::resp::{CommandBuf, FromValue, Limits, ToArg, Value};
 
@@ -194,6 +195,10 @@ impl<'c, T> Cmd<'c, T> {
                         attempt: 0,
                     }));
                     self.core.submit(bytes, tx, meta);
+                } else if self.buf.has_shared() {
+                    // Large values go out from the caller's own memory.
+                    let chunks = Encoded::Chunks(self.buf.finish_chunks());
+                    self.core.submit(chunks, tx, meta);
                 } else if self.buf.body_len() > COPY_MAX {
                     // Copying a long command once more would cost more than its allocation.
                     self.core.submit(self.buf.finish(), tx, meta);

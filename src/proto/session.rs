@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use super::backoff::Backoff;
 use super::handshake::{self, Handshake, Step, Verdict};
 use super::inflight::Fifo;
-use super::outbuf::OutBuf;
+use super::outbuf::{Encoded, OutBuf};
 use crate::config::DisconnectReason;
 use crate::error::Error;
 use crate::resp::{parse_frame, Decoder, Limits};
@@ -57,7 +57,7 @@ fn retry_later(frame: &[u8]) -> bool {
 #[derive(Debug)]
 pub(crate) struct Request<R> {
     /// The encoded command.
-    pub(crate) bytes: Bytes,
+    pub(crate) bytes: Encoded,
     /// Where the reply goes (the reactor's completion slot; anything in tests).
     pub(crate) reply: R,
     /// Absolute deadline in ms, `None` for none.
@@ -311,7 +311,7 @@ impl<R> Session<R> {
         let steps = self.cfg.handshake.steps().len();
         for i in 0..steps {
             let (step, bytes) = self.cfg.handshake.steps()[i].clone();
-            let end = self.out.push(bytes);
+            let end = self.out.push(bytes.into());
             self.waiting.push(
                 Some(deadline),
                 Waiting { slot: Slot::Handshake(step), end, deadline: Some(deadline) },
@@ -506,7 +506,7 @@ impl<R> Session<R> {
         for p in self.queue.drain(..).chain(self.delayed.drain(..).map(|(_, p)| p)) {
             self.events.push_back(Event::Reply(p.req.reply, Err(closed(p.ran))));
         }
-        self.out.take_all().for_each(drop);
+        self.out.take_all();
         self.state = State::Closed(err);
         if had_transport {
             self.events.push_back(Event::Disconnect);

@@ -421,7 +421,7 @@ impl IoThread {
                     Payload::Inline(len) => {
                         let start = self.inbox_at;
                         self.inbox_at += len;
-                        self.inbox_bytes.slice(start..self.inbox_at)
+                        self.inbox_bytes.slice(start..self.inbox_at).into()
                     }
                 };
                 let Some(idx) = self.lookup(id) else {

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::{Bytes, BytesMut};
 
 use super::Submission;
+use crate::proto::outbuf::Encoded;
 
 /// What both sides share: the poll's waker and the "I/O thread is parked" flag.
 pub(crate) struct WakeState {
@@ -54,8 +55,8 @@ impl WakeState {
 pub(crate) enum Payload {
     /// Appended to the queue's shared byte buffer, right after the previous inline payload.
     Inline(usize),
-    /// A buffer of its own (large commands, and resends that already hold their bytes).
-    Own(Bytes),
+    /// Buffers of its own (large commands, and resends that already hold their bytes).
+    Own(Encoded),
 }
 
 /// What callers queued since the I/O thread last looked.

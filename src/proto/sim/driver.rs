@@ -450,7 +450,8 @@ impl Sim {
         let terminal = self.session.terminal_error().is_some();
         self.in_submit = Some((id, self.session.queued(), terminal));
         let blocking = spec.kind == Kind::Blpop;
-        let req = Request { bytes, reply: id, deadline, blocking, idempotent, attempts: 0 };
+        let req =
+            Request { bytes: bytes.into(), reply: id, deadline, blocking, idempotent, attempts: 0 };
         if delay.is_some() {
             self.stats.delayed_submits += 1;
             self.parked.insert(id, due);
