@@ -61,6 +61,7 @@ pub(crate) struct OutBuf {
 
 impl OutBuf {
     /// Queues one encoded command and returns the stream offset just past its last byte.
+    #[inline]
     pub(crate) fn push(&mut self, command: Encoded) -> u64 {
         match command {
             Encoded::One(bytes) => self.push_chunk(bytes, true),
@@ -74,6 +75,7 @@ impl OutBuf {
         self.queued
     }
 
+    #[inline]
     fn push_chunk(&mut self, bytes: Bytes, last: bool) {
         self.queued += bytes.len() as u64;
         self.chunks.push_back((bytes, last));
@@ -134,6 +136,7 @@ impl OutBuf {
     }
 
     /// The front command, whose reply just arrived.
+    #[inline]
     pub(crate) fn pop_answered(&mut self) -> Option<Encoded> {
         let (first, mut last) = self.pop_chunk()?;
         if last {
@@ -148,6 +151,7 @@ impl OutBuf {
         Some(Encoded::Chunks(chunks))
     }
 
+    #[inline]
     fn pop_chunk(&mut self) -> Option<(Bytes, bool)> {
         let chunk = self.chunks.pop_front()?;
         if self.next > 0 {

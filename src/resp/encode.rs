@@ -62,6 +62,7 @@ impl CommandBuf {
     }
 
     /// An empty command in `buf`'s storage (a buffer kept from an earlier command).
+    #[inline]
     pub(crate) fn reuse(mut buf: Vec<u8>) -> Self {
         buf.clear();
         if buf.capacity() == 0 {
@@ -72,6 +73,7 @@ impl CommandBuf {
     }
 
     /// The storage, for [`reuse`](CommandBuf::reuse).
+    #[inline]
     pub(crate) fn into_storage(self) -> Vec<u8> {
         self.buf
     }
@@ -114,6 +116,7 @@ impl CommandBuf {
     /// assert_eq!(cmd.args().nth(2), Some(&value[..]));
     /// assert!(cmd.finish().ends_with(b"xxx\r\n"));
     /// ```
+    #[inline]
     pub fn push_bytes(&mut self, arg: &Bytes) {
         if arg.len() < SHARE_MIN {
             return self.push(arg);
@@ -220,6 +223,7 @@ impl CommandBuf {
 
     /// True when large arguments are shared rather than in the own buffer (so
     /// [`encoded`](CommandBuf::encoded) would not be the whole command).
+    #[inline]
     pub(crate) fn has_shared(&self) -> bool {
         !self.shared.is_empty()
     }
