@@ -584,8 +584,10 @@ impl<R> Session<R> {
                     self.events.push_back(Event::Reply(reply, Err(e)));
                     return true;
                 }
+                // Only an error reply can ask for a resend: other replies skip the checks.
                 let due = now + retry_delay(attempts);
-                let retry = attempts < self.cfg.max_attempts
+                let retry = frame.first() == Some(&b'-')
+                    && attempts < self.cfg.max_attempts
                     && w.deadline.is_none_or(|d| due < d)
                     && retry_later(&frame);
                 match bytes {
