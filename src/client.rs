@@ -64,7 +64,8 @@ pub(crate) struct ClientCore {
     /// The server, for Debug (no credentials).
     server: String,
     pub(crate) limits: Limits,
-    request_timeout: Option<Duration>,
+    /// `request_timeout` in whole ms, converted once.
+    request_timeout_ms: Option<u64>,
     blocking_buffer: Duration,
     /// Per-command timeouts, keyed by upper-case command name.
     command_timeouts: HashMap<Vec<u8>, Duration>,
@@ -306,7 +307,10 @@ impl ClientCore {
             (Some(t), _) => ms(t),
             (None, Some(Some(server))) => ms(server.saturating_add(self.blocking_buffer)),
             (None, Some(None)) => None,
-            (None, None) => self.override_for(buf).or(self.request_timeout).and_then(ms),
+            (None, None) => match self.override_for(buf) {
+                Some(t) => ms(t),
+                None => self.request_timeout_ms,
+            },
         };
         CommandMeta { timeout_ms, blocking: blocking.is_some(), idempotent, delay_ms: 0 }
     }
@@ -438,7 +442,7 @@ impl Client {
             spec,
             server: config.addr.to_string(),
             limits,
-            request_timeout: Some(config.request_timeout),
+            request_timeout_ms: Some(millis(config.request_timeout)),
             blocking_buffer: config.blocking_timeout_buffer,
             command_timeouts,
             retry_written: config.retry_maybe_executed,
