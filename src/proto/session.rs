@@ -399,6 +399,9 @@ impl<R> Session<R> {
                         buf.clear();
                         return;
                     }
+                    if buf.is_empty() {
+                        return;
+                    }
                 }
                 Ok(None) => return,
                 Err(e) => {

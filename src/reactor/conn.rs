@@ -65,6 +65,9 @@ pub(crate) struct Ctx {
     pub(crate) touched: Vec<usize>,
     /// Where the users' callbacks are sent to run.
     pub(crate) notifier: Notifier,
+    /// Resolver threads started and not yet answered (each sends exactly one `Resolved`):
+    /// the resolver channel is polled only while this is not zero.
+    pub(crate) lookups: usize,
     /// Storage for the slice list of one vectored write, reused by every flush.
     pub(crate) iov: Vec<IoSlice<'static>>,
 }
@@ -295,20 +298,26 @@ impl Conn {
         self.in_dirty = false;
         loop {
             let Link::Up(stream) = &mut self.link else { return };
+            if self.session.out().is_empty() {
+                // Nothing new; TLS may still hold records that did not fit in the socket.
+                match stream.flush_buffered() {
+                    Ok(()) => return,
+                    Err(e) if io::would_block(&e) => return,
+                    Err(e) if io::interrupted(&e) => continue,
+                    Err(e) => {
+                        self.session.handle_closed(Error::io("write failed", e), false, ctx.now);
+                        self.drop_link(ctx);
+                        self.pump(idx, ctx);
+                        return;
+                    }
+                }
+            }
             // The slice list's storage is kept in `ctx.iov` between flushes: no allocation,
             // and no 16 KB array to initialise per write.
             let mut iov = recycle(std::mem::take(&mut ctx.iov));
             let offered = self.session.out().slices(&mut iov, IOV_MAX);
-            let result = match iov.len() {
-                // Nothing new; TLS may still hold records that did not fit in the socket.
-                0 => stream.flush_buffered().map(|()| 0),
-                _ => stream.write_vectored(&iov),
-            };
-            let nothing_new = iov.is_empty();
+            let result = stream.write_vectored(&iov);
             ctx.iov = recycle(iov);
-            if nothing_new && result.is_ok() {
-                return;
-            }
             match result {
                 Ok(0) => {
                     let e = Error::connection("the connection accepted no more bytes");
@@ -359,6 +368,7 @@ impl Conn {
                     // timeout) answers this attempt too: no second thread piles up behind it.
                     if !self.resolving {
                         self.resolving = true;
+                        ctx.lookups += 1;
                         resolve::spawn(
                             host,
                             port,

@@ -250,6 +250,7 @@ impl IoThread {
             read_again: Vec::new(),
             touched: Vec::new(),
             notifier: Default::default(),
+            lookups: 0,
             iov: Vec::new(),
         };
         IoThread {
@@ -327,7 +328,9 @@ impl IoThread {
         }
 
         self.drain_submissions();
-        while let Ok(r) = self.resolved_rx.try_recv() {
+        while self.ctx.lookups > 0 {
+            let Ok(r) = self.resolved_rx.try_recv() else { break };
+            self.ctx.lookups -= 1;
             if let Some(conn) = self.conns.get_mut(r.conn).filter(|c| c.generation == r.generation)
             {
                 conn.on_resolved(r.conn, r, &mut self.ctx);
