@@ -9,6 +9,7 @@ use super::shape::{mismatch, mismatch_because, peel, strip_attributes, text_shap
 use super::FromValue;
 use crate::error::Error;
 use crate::resp::parse::{parse_frame, Limits};
+use crate::resp::scan::quick_bulk;
 use crate::resp::value::Value;
 
 const NOT_INTEGER: &str = "not an integer";
@@ -231,6 +232,14 @@ impl FromValue for Bytes {
     fn from_value(value: Value) -> Result<Self, Error> {
         into_text(peel(value)?).map_err(|other| mismatch("Bytes", &other))
     }
+
+    /// A bulk-string frame is sliced in place; anything else takes the general path.
+    fn from_reply(frame: &Bytes, limits: &Limits) -> Result<Self, Error> {
+        match quick_bulk(frame, 0, limits) {
+            Some((start, end, len)) if len == frame.len() => Ok(frame.slice(start..end)),
+            _ => parse_reply(frame, limits),
+        }
+    }
 }
 
 impl FromValue for String {
@@ -280,10 +289,12 @@ impl<T: FromValue> FromValue for Option<T> {
     /// The nil frames of RESP2 and RESP3 are read in place; anything else takes the general
     /// path.
     fn from_reply(frame: &Bytes, limits: &Limits) -> Result<Self, Error> {
-        if matches!(&frame[..], b"$-1\r\n" | b"_\r\n") {
-            return Ok(None);
+        match &frame[..] {
+            b"$-1\r\n" | b"_\r\n" => Ok(None),
+            // Any other bulk frame is not nil (nor an error, nor annotated): it is `T`'s.
+            [b'$', ..] => T::from_reply(frame, limits).map(Some),
+            _ => parse_reply(frame, limits),
         }
-        parse_reply(frame, limits)
     }
 }
 

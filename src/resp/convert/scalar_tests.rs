@@ -391,6 +391,12 @@ fn from_reply_fast_paths_agree_with_the_general_path() {
         b"_\r\n",
         b"*-1\r\n",
         b"$2\r\n42\r\n",
+        b"$0\r\n\r\n",
+        b"$5\r\nhello\r\n",
+        b"$5\r\nhello\r\nextra",
+        b"$5\r\nhell\r\n",
+        b"$-2\r\n",
+        b"$x\r\n",
         b"$-1\r",
         b"|1\r\n+ttl\r\n:3\r\n:7\r\n",
         b"",
@@ -401,5 +407,8 @@ fn from_reply_fast_paths_agree_with_the_general_path() {
         same::<Option<i64>>(frame);
         same::<Option<Bytes>>(frame);
         same::<Option<()>>(frame);
+        same::<Bytes>(frame);
+        same::<Option<String>>(frame);
+        same::<Option<Option<Bytes>>>(frame);
     }
 }
