@@ -1,11 +1,13 @@
 //! The reactor: ONE I/O thread running a mio poll loop over a slab of connections.
 //!
-//! Callers hand it [`Submission`]s through a lock-free queue and wake it only when it is
-//! parked. Each turn it (1) polls with a timeout up to the next timer, (2) reads from every
-//! ready connection until it would block, completing reply slots, (3) drains the submission
-//! queue (bounded), (4) writes every connection that has bytes queued, as few `writev`s as the
-//! kernel allows — commands from many callers travel together, (5) fires due timers and the
-//! 100 ms sweep. Nothing on this thread blocks: DNS runs on helper threads, and no user code
+//! Callers hand it [`Submission`]s through a queue that the I/O thread swaps out whole each
+//! turn (`submit.rs`: a short lock per push, short commands' bytes copied into one shared
+//! buffer) and wake it only when it is parked. Each turn it (1) polls with a timeout up to
+//! the next timer, (2) reads from every ready connection until it would block (or a short
+//! read says the socket is drained), completing reply slots, (3) handles the submissions
+//! (bounded per turn) and pumps each connection they touched once, (4) writes every
+//! connection that has bytes queued, up to 1024 commands per `writev` — commands from many
+//! callers travel together, (5) fires due timers and the 100 ms sweep. Nothing on this thread blocks: DNS runs on helper threads, and no user code
 //! runs here.
 
 mod conn;
