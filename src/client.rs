@@ -2,10 +2,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-
-use bytes::Bytes;
 
 use crate::commands::{self, BlockTimeout, CommandFlags, CommandInfo};
 use crate::config::{ClientBuilder, Config, RetryPolicy, ServerAddr};
@@ -14,9 +12,10 @@ use crate::fork;
 use crate::handle::Cmd;
 use crate::proto::backoff::Backoff;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
+use crate::proto::outbuf::Encoded;
 use crate::proto::session::SessionConfig;
 use crate::reactor::{
-    self, CommandMeta, Hooks, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
+    self, CommandMeta, Hooks, Open, Payload, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
 };
 use crate::resp::{CommandBuf, Limits, Value};
 
@@ -65,7 +64,8 @@ pub(crate) struct ClientCore {
     /// The server, for Debug (no credentials).
     server: String,
     pub(crate) limits: Limits,
-    request_timeout: Option<Duration>,
+    /// `request_timeout` in whole ms, converted once.
+    request_timeout_ms: Option<u64>,
     blocking_buffer: Duration,
     /// Per-command timeouts, keyed by upper-case command name.
     command_timeouts: HashMap<Vec<u8>, Duration>,
@@ -91,14 +91,14 @@ struct OpenSpec {
 
 impl OpenSpec {
     fn open(&self, id: u64) -> Submission {
-        Submission::Open {
+        Submission::Open(Box::new(Open {
             id,
             target: self.target.clone(),
             tcp: self.tcp.clone(),
             tls: self.tls.clone(),
-            session: Box::new(self.session.clone()),
+            session: self.session.clone(),
             hooks: self.hooks.clone(),
-        }
+        }))
     }
 }
 
@@ -219,8 +219,19 @@ impl Drop for ClientCore {
 }
 
 impl ClientCore {
-    pub(crate) fn submit(&self, bytes: Bytes, reply: ReplyTx, meta: CommandMeta) {
-        self.route(|id| Submission::Command { id, bytes, reply, meta });
+    /// Sends a command in buffers of its own (a long one, or a resend).
+    pub(crate) fn submit(&self, bytes: impl Into<Encoded>, reply: ReplyTx, meta: CommandMeta) {
+        let payload = Payload::Own(bytes.into());
+        self.route(|id| Submission::Command { id, payload, reply, meta });
+    }
+
+    /// Sends an encoded command; a short one is copied into the queue's shared buffer.
+    pub(crate) fn submit_encoded(&self, bytes: &[u8], reply: ReplyTx, meta: CommandMeta) {
+        let make = |id| move |payload| Submission::Command { id, payload, reply, meta };
+        self.with_target(|target| match target {
+            Ok((reactor, id)) => reactor.submit_command(bytes, make(id)),
+            Err(e) => reactor::fail(make(0)(Payload::Inline(0)), e),
+        });
     }
 
     pub(crate) fn submit_connect(&self, reply: ReplyTx) {
@@ -230,15 +241,25 @@ impl ClientCore {
     /// Sends a submission to this client's connection: the one it was created with, or, in a
     /// process forked since, a fresh one opened there on the first use.
     fn route(&self, make: impl FnOnce(u64) -> Submission) {
+        self.with_target(|target| match target {
+            Ok((reactor, id)) => reactor.submit(make(id)),
+            Err(e) => reactor::fail(make(0), e),
+        });
+    }
+
+    /// Calls `f` with the reactor and connection id that serve this client in the current
+    /// process, or with the reason there is none.
+    fn with_target(&self, f: impl FnOnce(Result<(&Reactor, u64), Error>)) {
         if fork::generation() == self.generation {
-            if let Some(reactor) = &self.reactor {
-                reactor.submit(make(self.id));
+            match &self.reactor {
+                Some(reactor) => f(Ok((reactor, self.id))),
+                None => f(Err(Error::Disconnected("the client was closed".into()))),
             }
             return;
         }
         match self.child_connection() {
-            Ok((reactor, id)) => reactor.submit(make(id)),
-            Err(e) => reactor::fail(make(0), e),
+            Ok((reactor, id)) => f(Ok((&reactor, id))),
+            Err(e) => f(Err(e)),
         }
     }
 
@@ -286,7 +307,10 @@ impl ClientCore {
             (Some(t), _) => ms(t),
             (None, Some(Some(server))) => ms(server.saturating_add(self.blocking_buffer)),
             (None, Some(None)) => None,
-            (None, None) => self.override_for(buf).or(self.request_timeout).and_then(ms),
+            (None, None) => match self.override_for(buf) {
+                Some(t) => ms(t),
+                None => self.request_timeout_ms,
+            },
         };
         CommandMeta { timeout_ms, blocking: blocking.is_some(), idempotent, delay_ms: 0 }
     }
@@ -418,7 +442,7 @@ impl Client {
             spec,
             server: config.addr.to_string(),
             limits,
-            request_timeout: Some(config.request_timeout),
+            request_timeout_ms: Some(millis(config.request_timeout)),
             blocking_buffer: config.blocking_timeout_buffer,
             command_timeouts,
             retry_written: config.retry_maybe_executed,
@@ -453,5 +477,17 @@ impl Client {
     /// ```
     pub fn cmd(&self, name: &str) -> Cmd<'_, Value> {
         Cmd::new(&self.core, name)
+    }
+
+    /// A command of a hand-written method: `name` must be a command that may go over a shared
+    /// connection; its table entry is looked up once per process (`cell`), not per command.
+    pub(crate) fn known_cmd(
+        &self,
+        name: &'static str,
+        cell: &'static OnceLock<Option<&'static CommandInfo>>,
+    ) -> Cmd<'_, Value> {
+        let info = *cell.get_or_init(|| commands::lookup(&[name]));
+        debug_assert!(info.and_then(unshareable).is_none(), "{name} cannot be shared");
+        Cmd::known(&self.core, name, info)
     }
 }

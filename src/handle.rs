@@ -1,6 +1,7 @@
 //! `Cmd<T>` (a command not yet sent) and `Reply<T>` (its pending reply), usable with
 //! `.wait()` on any thread and `.await` in any executor.
 
+use std::cell::Cell;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -16,8 +17,20 @@ use crate::commands::CommandInfo;
 use crate::error::Error;
 use crate::fork;
 use crate::oneshot;
+use crate::proto::outbuf::Encoded;
 use crate::reactor::{self, CommandMeta};
-use crate::resp::{parse_frame, CommandBuf, FromValue, Limits, ToArg, Value};
+use crate::resp::{CommandBuf, FromValue, Limits, ToArg, Value};
+
+/// Commands whose encoding is at most about this long are copied into the I/O thread's
+/// shared submission buffer (no allocation of their own crosses threads); longer ones travel
+/// as the `Bytes` they were encoded into.
+const COPY_MAX: usize = 1024;
+
+thread_local! {
+    /// The encoding buffer of this thread's last short command, once copied to the I/O
+    /// thread: the next command is encoded into it, so a command allocates no buffer.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
 
 /// A command built and not yet sent.
 ///
@@ -45,6 +58,9 @@ pub struct Cmd<'c, T = Value> {
     core: &'c Arc<ClientCore>,
     buf: CommandBuf,
     kind: Kind,
+    /// The command-table entry, when the method that built the command knew it (and knew
+    /// the command may share the connection): no lookup at send.
+    known: Option<Option<&'static CommandInfo>>,
     timeout: Option<Duration>,
     idempotent: bool,
     _reply: PhantomData<fn() -> T>,
@@ -59,16 +75,27 @@ enum Kind {
 impl<'c, T> Cmd<'c, T> {
     /// A command named `name` (its first argument) on the given connection.
     pub(crate) fn new(core: &'c Arc<ClientCore>, name: &str) -> Self {
-        let mut buf = CommandBuf::new();
+        let mut buf = CommandBuf::reuse(SPARE.try_with(Cell::take).unwrap_or_default());
         buf.push(name.as_bytes());
         Cmd {
             core,
             buf,
             kind: Kind::Command,
+            known: None,
             timeout: None,
             idempotent: false,
             _reply: PhantomData,
         }
+    }
+
+    /// A command of a method that knows its table entry (`None`: not in the table) and that
+    /// the command may go over a shared connection.
+    pub(crate) fn known(
+        core: &'c Arc<ClientCore>,
+        name: &str,
+        info: Option<&'static CommandInfo>,
+    ) -> Self {
+        Cmd { known: Some(info), ..Cmd::new(core, name) }
     }
 
     /// The handle of `client.connect()`: resolves once the handshake is done.
@@ -77,6 +104,7 @@ impl<'c, T> Cmd<'c, T> {
             core,
             buf: CommandBuf::new(),
             kind: Kind::Connect,
+            known: None,
             timeout: None,
             idempotent: false,
             _reply: PhantomData,
@@ -104,6 +132,7 @@ impl<'c, T> Cmd<'c, T> {
             core: self.core,
             buf: self.buf,
             kind: self.kind,
+            known: self.known,
             timeout: self.timeout,
             idempotent: self.idempotent,
             _reply: PhantomData,
@@ -137,8 +166,14 @@ impl<'c, T> Cmd<'c, T> {
         match self.kind {
             Kind::Connect => self.core.submit_connect(tx),
             Kind::Command => {
-                let info = client::command_info(&self.buf);
-                if let Some(why) = info.and_then(client::unshareable) {
+                let (info, unshareable) = match self.known {
+                    Some(info) => (info, None),
+                    None => {
+                        let info = client::command_info(&self.buf);
+                        (info, info.and_then(client::unshareable))
+                    }
+                };
+                if let Some(why) = unshareable {
                     let _ = tx.send(Err(Error::Usage(why)));
                     return Reply {
                         rx,
@@ -149,9 +184,9 @@ impl<'c, T> Cmd<'c, T> {
                     };
                 }
                 let meta = self.core.meta_for(info, &self.buf, self.timeout, self.idempotent);
-                let bytes = self.buf.finish();
                 if self.core.retry_policy.is_some() {
                     // Only with a user's policy does the reply keep what a resend needs.
+                    let bytes = self.buf.finish();
                     retry = Some(Box::new(Retry {
                         core: Arc::clone(self.core),
                         bytes: bytes.clone(),
@@ -159,8 +194,20 @@ impl<'c, T> Cmd<'c, T> {
                         info,
                         attempt: 0,
                     }));
+                    self.core.submit(bytes, tx, meta);
+                } else if self.buf.has_shared() {
+                    // Large values go out from the caller's own memory.
+                    let chunks = Encoded::Chunks(self.buf.finish_chunks());
+                    self.core.submit(chunks, tx, meta);
+                } else if self.buf.body_len() > COPY_MAX {
+                    // Copying a long command once more would cost more than its allocation.
+                    self.core.submit(self.buf.finish(), tx, meta);
+                } else {
+                    let mut buf = self.buf;
+                    self.core.submit_encoded(buf.encoded(), tx, meta);
+                    // Copied: the buffer serves this thread's next command.
+                    let _ = SPARE.try_with(|spare| spare.set(buf.into_storage()));
                 }
-                self.core.submit(bytes, tx, meta);
             }
         }
         Reply { rx, limits, retry, generation: fork::generation(), _reply: PhantomData }
@@ -321,9 +368,5 @@ fn closed() -> Error {
 
 /// Turns a raw reply frame into `T` on the caller's thread.
 fn decode<T: FromValue>(result: Result<Bytes, Error>, limits: &Limits) -> Result<T, Error> {
-    let frame = result?;
-    match parse_frame(&frame, limits)?.without_attributes() {
-        Value::Error(e) => Err(Error::Redis(e)),
-        value => T::from_value(value),
-    }
+    T::from_reply(&result?, limits)
 }

@@ -80,6 +80,40 @@ fn values_are_binary_safe() {
 }
 
 #[test]
+fn large_bytes_values_are_sent_from_the_callers_memory_intact() {
+    let server = RedisServer::new();
+    let client = client_for(&server);
+    let big = bytes::Bytes::from((0..3 << 20).map(|i| (i * 7 % 253) as u8).collect::<Vec<u8>>());
+    let small = bytes::Bytes::from_static(b"small");
+    // Pipelined, between short commands, several shared values in one command.
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let key = format!("big:{i}");
+            let value = big.slice(i * 1000..);
+            (key.clone(), value.clone(), client.set(key, &value).send(), client.get("x").send())
+        })
+        .collect();
+    client
+        .cmd("MSET")
+        .arg("m1")
+        .arg(&big)
+        .arg("m2")
+        .arg(&small)
+        .arg("m3")
+        .arg(&big)
+        .wait()
+        .unwrap();
+    for (key, value, set, get) in handles {
+        set.wait().unwrap();
+        get.wait().unwrap();
+        assert!(client.get(key.as_str()).wait().unwrap().unwrap() == value, "{key}");
+    }
+    assert!(client.get("m1").wait().unwrap().unwrap() == big);
+    assert_eq!(client.get("m2").wait().unwrap().unwrap(), small);
+    assert!(client.get("m3").wait().unwrap().unwrap() == big);
+}
+
+#[test]
 fn sixteen_threads_each_get_their_own_replies() {
     let server = RedisServer::new();
     let client = client_for(&server);

@@ -7,6 +7,15 @@ use crate::client::Client;
 use crate::handle::Cmd;
 use crate::resp::ToArg;
 
+/// `client.known_cmd(name)` with the table entry cached in a static of its own.
+macro_rules! known {
+    ($client:expr, $name:literal) => {{
+        static INFO: std::sync::OnceLock<Option<&'static crate::commands::CommandInfo>> =
+            std::sync::OnceLock::new();
+        $client.known_cmd($name, &INFO)
+    }};
+}
+
 impl Client {
     /// `GET key`: the value, or `None` when the key does not exist.
     ///
@@ -20,7 +29,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn get<K: ToArg>(&self, key: K) -> Cmd<'_, Option<Bytes>> {
-        self.cmd("GET").arg(key).decode()
+        known!(self, "GET").arg(key).decode()
     }
 
     /// `SET key value`; options (`EX`, `NX`, `GET`, …) go on with [`Cmd::arg`].
@@ -38,42 +47,42 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn set<K: ToArg, V: ToArg>(&self, key: K, value: V) -> Cmd<'_, ()> {
-        self.cmd("SET").arg(key).arg(value).decode()
+        known!(self, "SET").arg(key).arg(value).decode()
     }
 
     /// `DEL key [key …]`: how many keys were removed.
     pub fn del<K: ToArg>(&self, keys: K) -> Cmd<'_, i64> {
-        self.cmd("DEL").arg(keys).decode()
+        known!(self, "DEL").arg(keys).decode()
     }
 
     /// `EXISTS key [key …]`: how many of the keys exist (a key named twice counts twice).
     pub fn exists<K: ToArg>(&self, keys: K) -> Cmd<'_, i64> {
-        self.cmd("EXISTS").arg(keys).decode()
+        known!(self, "EXISTS").arg(keys).decode()
     }
 
     /// `INCR key`: the value after the increment.
     pub fn incr<K: ToArg>(&self, key: K) -> Cmd<'_, i64> {
-        self.cmd("INCR").arg(key).decode()
+        known!(self, "INCR").arg(key).decode()
     }
 
     /// `INCRBY key delta`: the value after the increment.
     pub fn incrby<K: ToArg>(&self, key: K, delta: i64) -> Cmd<'_, i64> {
-        self.cmd("INCRBY").arg(key).arg(delta).decode()
+        known!(self, "INCRBY").arg(key).arg(delta).decode()
     }
 
     /// `EXPIRE key seconds`: true when the timeout was set (the key exists).
     pub fn expire<K: ToArg>(&self, key: K, seconds: i64) -> Cmd<'_, bool> {
-        self.cmd("EXPIRE").arg(key).arg(seconds).decode()
+        known!(self, "EXPIRE").arg(key).arg(seconds).decode()
     }
 
     /// `PING`: `"PONG"`.
     pub fn ping(&self) -> Cmd<'_, String> {
-        self.cmd("PING").decode()
+        known!(self, "PING").decode()
     }
 
     /// `ECHO message`: the message.
     pub fn echo<M: ToArg>(&self, message: M) -> Cmd<'_, Bytes> {
-        self.cmd("ECHO").arg(message).decode()
+        known!(self, "ECHO").arg(message).decode()
     }
 
     /// `MGET key [key …]`: one value per key, `None` for missing keys.
@@ -87,7 +96,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn mget<K: ToArg>(&self, keys: K) -> Cmd<'_, Vec<Option<Bytes>>> {
-        self.cmd("MGET").arg(keys).decode()
+        known!(self, "MGET").arg(keys).decode()
     }
 
     /// `MSET key value [key value …]`, from pairs.
@@ -101,7 +110,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn mset<P: ToArg>(&self, pairs: P) -> Cmd<'_, ()> {
-        self.cmd("MSET").arg(pairs).decode()
+        known!(self, "MSET").arg(pairs).decode()
     }
 
     /// `BLPOP key [key …] timeout`: the first element of the first non-empty list, as
@@ -109,16 +118,16 @@ impl Client {
     ///
     /// The client deadline is the server timeout plus `blocking_timeout_buffer`.
     pub fn blpop<K: ToArg>(&self, keys: K, timeout_secs: f64) -> Cmd<'_, Option<(Bytes, Bytes)>> {
-        self.cmd("BLPOP").arg(keys).arg(timeout_secs).decode()
+        known!(self, "BLPOP").arg(keys).arg(timeout_secs).decode()
     }
 
     /// `BRPOP key [key …] timeout`: as [`blpop`](Client::blpop), from the tail.
     pub fn brpop<K: ToArg>(&self, keys: K, timeout_secs: f64) -> Cmd<'_, Option<(Bytes, Bytes)>> {
-        self.cmd("BRPOP").arg(keys).arg(timeout_secs).decode()
+        known!(self, "BRPOP").arg(keys).arg(timeout_secs).decode()
     }
 
     /// `PUBLISH channel message`: how many subscribers received it.
     pub fn publish<C: ToArg, M: ToArg>(&self, channel: C, message: M) -> Cmd<'_, i64> {
-        self.cmd("PUBLISH").arg(channel).arg(message).decode()
+        known!(self, "PUBLISH").arg(channel).arg(message).decode()
     }
 }

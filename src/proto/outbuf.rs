@@ -6,6 +6,37 @@ use std::io::IoSlice;
 
 use bytes::Bytes;
 
+/// One encoded command: usually one buffer; a command with large shared arguments
+/// (`CommandBuf::push_bytes`) is several chunks that concatenate to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Encoded {
+    One(Bytes),
+    /// At least two chunks.
+    Chunks(Vec<Bytes>),
+}
+
+impl From<Bytes> for Encoded {
+    fn from(bytes: Bytes) -> Self {
+        Encoded::One(bytes)
+    }
+}
+
+#[cfg(test)]
+impl Encoded {
+    /// The chunks, in order.
+    pub(crate) fn chunks(&self) -> &[Bytes] {
+        match self {
+            Encoded::One(bytes) => std::slice::from_ref(bytes),
+            Encoded::Chunks(chunks) => chunks,
+        }
+    }
+
+    /// The command's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.chunks().iter().map(Bytes::len).sum()
+    }
+}
+
 /// Every command on the connection that has not been answered, in order: the front ones
 /// written and awaiting replies, the back ones still to write.
 ///
@@ -16,7 +47,8 @@ use bytes::Bytes;
 /// command) is still at hand, whole, without having been copied.
 #[derive(Debug, Default)]
 pub(crate) struct OutBuf {
-    chunks: VecDeque<Bytes>,
+    /// Each chunk, and whether it is the last of its command.
+    chunks: VecDeque<(Bytes, bool)>,
     /// Index of the first chunk not written whole.
     next: usize,
     /// Bytes of `chunks[next]` already written.
@@ -29,10 +61,24 @@ pub(crate) struct OutBuf {
 
 impl OutBuf {
     /// Queues one encoded command and returns the stream offset just past its last byte.
-    pub(crate) fn push(&mut self, bytes: Bytes) -> u64 {
-        self.queued += bytes.len() as u64;
-        self.chunks.push_back(bytes);
+    #[inline]
+    pub(crate) fn push(&mut self, command: Encoded) -> u64 {
+        match command {
+            Encoded::One(bytes) => self.push_chunk(bytes, true),
+            Encoded::Chunks(chunks) => {
+                let last = chunks.len().saturating_sub(1);
+                for (i, chunk) in chunks.into_iter().enumerate() {
+                    self.push_chunk(chunk, i == last);
+                }
+            }
+        }
         self.queued
+    }
+
+    #[inline]
+    fn push_chunk(&mut self, bytes: Bytes, last: bool) {
+        self.queued += bytes.len() as u64;
+        self.chunks.push_back((bytes, last));
     }
 
     /// True when everything queued has been written.
@@ -51,22 +97,25 @@ impl OutBuf {
         self.queued - self.written
     }
 
-    /// Fills `out` with the unwritten chunks for a vectored write; returns how many were filled.
-    pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
-        let mut n = 0;
-        for (slot, chunk) in out.iter_mut().zip(self.chunks.range(self.next..)) {
-            let skip = if n == 0 { self.partial } else { 0 };
-            *slot = IoSlice::new(&chunk[skip..]);
-            n += 1;
+    /// Appends at most `max` unwritten chunks to `out` for a vectored write; returns their
+    /// total length.
+    pub(crate) fn slices<'a>(&'a self, out: &mut Vec<IoSlice<'a>>, max: usize) -> usize {
+        let mut skip = self.partial;
+        let mut total = 0;
+        for (chunk, _) in self.chunks.range(self.next..).take(max) {
+            let slice = &chunk[skip..];
+            skip = 0;
+            total += slice.len();
+            out.push(IoSlice::new(slice));
         }
-        n
+        total
     }
 
     /// Records that `n` more bytes were written.
     pub(crate) fn advance(&mut self, mut n: usize) {
         self.written += n as u64;
         while n > 0 {
-            let Some(chunk) = self.chunks.get(self.next) else {
+            let Some((chunk, _)) = self.chunks.get(self.next) else {
                 debug_assert!(false, "advanced past the queued bytes");
                 return;
             };
@@ -81,30 +130,61 @@ impl OutBuf {
             }
         }
         // Empty commands never come from a CommandBuf, but stay in step if they did.
-        while self.chunks.get(self.next).is_some_and(Bytes::is_empty) {
+        while self.chunks.get(self.next).is_some_and(|(c, _)| c.is_empty()) {
             self.next += 1;
         }
     }
 
     /// The front command, whose reply just arrived.
-    pub(crate) fn pop_answered(&mut self) -> Option<Bytes> {
-        let bytes = self.chunks.pop_front()?;
+    #[inline]
+    pub(crate) fn pop_answered(&mut self) -> Option<Encoded> {
+        let (first, mut last) = self.pop_chunk()?;
+        if last {
+            return Some(Encoded::One(first));
+        }
+        let mut chunks = vec![first];
+        while !last {
+            let Some((chunk, end)) = self.pop_chunk() else { break };
+            chunks.push(chunk);
+            last = end;
+        }
+        Some(Encoded::Chunks(chunks))
+    }
+
+    #[inline]
+    fn pop_chunk(&mut self) -> Option<(Bytes, bool)> {
+        let chunk = self.chunks.pop_front()?;
         if self.next > 0 {
             self.next -= 1;
         } else {
             // Answered before it was written whole: the stream is out of step; start over.
             self.partial = 0;
         }
-        Some(bytes)
+        Some(chunk)
     }
 
     /// Takes every command not yet answered, intact and in order (the connection is gone);
     /// the offsets count them as written so later commands get fresh offsets.
-    pub(crate) fn take_all(&mut self) -> impl Iterator<Item = Bytes> + '_ {
+    pub(crate) fn take_all(&mut self) -> Vec<Encoded> {
         self.written = self.queued;
         self.next = 0;
         self.partial = 0;
-        self.chunks.drain(..)
+        let mut commands = Vec::new();
+        let mut chunks = Vec::new();
+        for (chunk, last) in self.chunks.drain(..) {
+            if !last {
+                chunks.push(chunk);
+            } else if chunks.is_empty() {
+                commands.push(Encoded::One(chunk));
+            } else {
+                chunks.push(chunk);
+                commands.push(Encoded::Chunks(std::mem::take(&mut chunks)));
+            }
+        }
+        if !chunks.is_empty() {
+            commands.push(Encoded::Chunks(chunks));
+        }
+        commands
     }
 }
 
@@ -115,32 +195,63 @@ mod tests {
     #[test]
     fn commands_stay_until_answered() {
         let mut out = OutBuf::default();
-        assert_eq!(out.push(Bytes::from_static(b"abc")), 3);
-        assert_eq!(out.push(Bytes::from_static(b"defg")), 7);
+        assert_eq!(out.push(Bytes::from_static(b"abc").into()), 3);
+        assert_eq!(out.push(Bytes::from_static(b"defg").into()), 7);
         {
-            let mut io = [IoSlice::new(&[]); 4];
-            assert_eq!(out.slices(&mut io), 2);
+            let mut io = Vec::new();
+            assert_eq!(out.slices(&mut io, 4), 7);
+            assert_eq!(io.len(), 2);
+            io.clear();
+            assert_eq!(out.slices(&mut io, 1), 3, "at most `max` slices");
         }
         out.advance(4);
         assert_eq!(out.written(), 4);
         {
-            let mut io = [IoSlice::new(&[]); 4];
-            assert_eq!(out.slices(&mut io), 1);
+            let mut io = Vec::new();
+            assert_eq!(out.slices(&mut io, 4), 3);
+            assert_eq!(io.len(), 1);
             assert_eq!(&*io[0], b"efg");
         }
-        assert_eq!(out.pop_answered(), Some(Bytes::from_static(b"abc")), "answered, whole");
+        assert_eq!(out.pop_answered(), Some(Bytes::from_static(b"abc").into()), "answered, whole");
         assert!(!out.is_empty());
-        let back: Vec<Bytes> = out.take_all().collect();
+        let back = out.take_all();
         assert_eq!(
             back,
-            [Bytes::from_static(b"defg")],
+            [Bytes::from_static(b"defg").into()],
             "a partly written command comes back whole"
         );
         assert!(out.is_empty());
-        assert_eq!(out.push(Bytes::from_static(b"h")), 8);
+        assert_eq!(out.push(Bytes::from_static(b"h").into()), 8);
         out.advance(1);
         assert!(out.is_empty());
-        assert_eq!(out.pop_answered(), Some(Bytes::from_static(b"h")));
+        assert_eq!(out.pop_answered(), Some(Bytes::from_static(b"h").into()));
         assert_eq!(out.pop_answered(), None);
+    }
+
+    #[test]
+    fn a_chunked_command_is_written_in_order_and_answered_whole() {
+        let mut out = OutBuf::default();
+        let big = Encoded::Chunks(vec![
+            Bytes::from_static(b"*2\r\n$3\r\nSET\r\n$5\r\n"),
+            Bytes::from_static(b"value"),
+            Bytes::from_static(b"\r\n"),
+        ]);
+        assert_eq!(out.push(Bytes::from_static(b"ab").into()), 2);
+        assert_eq!(out.push(big.clone()), 2 + big.len() as u64);
+        assert_eq!(out.push(Bytes::from_static(b"cd").into()), 4 + big.len() as u64);
+        let mut io = Vec::new();
+        let total = out.slices(&mut io, 16);
+        let written: Vec<u8> = io.iter().flat_map(|s| s.iter().copied()).collect();
+        assert_eq!(total, written.len());
+        assert_eq!(&written[..], &b"ab*2\r\n$3\r\nSET\r\n$5\r\nvalue\r\ncd"[..]);
+        drop(io);
+        out.advance(10);
+        assert_eq!(out.pop_answered(), Some(Bytes::from_static(b"ab").into()));
+        let back = out.take_all();
+        assert_eq!(back, [big.clone(), Bytes::from_static(b"cd").into()], "whole, in order");
+        out.push(big.clone());
+        out.advance(big.len());
+        assert_eq!(out.pop_answered(), Some(big), "all its chunks at once");
+        assert!(out.is_empty());
     }
 }

@@ -4,12 +4,12 @@
 
 use std::collections::VecDeque;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf as _, Bytes, BytesMut};
 
 use super::backoff::Backoff;
 use super::handshake::{self, Handshake, Step, Verdict};
 use super::inflight::Fifo;
-use super::outbuf::OutBuf;
+use super::outbuf::{Encoded, OutBuf};
 use crate::config::DisconnectReason;
 use crate::error::Error;
 use crate::resp::{parse_frame, Decoder, Limits};
@@ -57,7 +57,7 @@ fn retry_later(frame: &[u8]) -> bool {
 #[derive(Debug)]
 pub(crate) struct Request<R> {
     /// The encoded command.
-    pub(crate) bytes: Bytes,
+    pub(crate) bytes: Encoded,
     /// Where the reply goes (the reactor's completion slot; anything in tests).
     pub(crate) reply: R,
     /// Absolute deadline in ms, `None` for none.
@@ -311,7 +311,7 @@ impl<R> Session<R> {
         let steps = self.cfg.handshake.steps().len();
         for i in 0..steps {
             let (step, bytes) = self.cfg.handshake.steps()[i].clone();
-            let end = self.out.push(bytes);
+            let end = self.out.push(bytes.into());
             self.waiting.push(
                 Some(deadline),
                 Waiting { slot: Slot::Handshake(step), end, deadline: Some(deadline) },
@@ -388,9 +388,18 @@ impl<R> Session<R> {
         loop {
             match self.decoder.scan(buf) {
                 Ok(Some(len)) => {
-                    let frame = buf.split_to(len).freeze();
+                    let frame = match common_frame(&buf[..len]) {
+                        Some(frame) => {
+                            buf.advance(len);
+                            frame
+                        }
+                        None => buf.split_to(len).freeze(),
+                    };
                     if !self.dispatch(frame, now) {
                         buf.clear();
+                        return;
+                    }
+                    if buf.is_empty() {
                         return;
                     }
                 }
@@ -506,7 +515,7 @@ impl<R> Session<R> {
         for p in self.queue.drain(..).chain(self.delayed.drain(..).map(|(_, p)| p)) {
             self.events.push_back(Event::Reply(p.req.reply, Err(closed(p.ran))));
         }
-        self.out.take_all().for_each(drop);
+        self.out.take_all();
         self.state = State::Closed(err);
         if had_transport {
             self.events.push_back(Event::Disconnect);
@@ -578,8 +587,10 @@ impl<R> Session<R> {
                     self.events.push_back(Event::Reply(reply, Err(e)));
                     return true;
                 }
+                // Only an error reply can ask for a resend: other replies skip the checks.
                 let due = now + retry_delay(attempts);
-                let retry = attempts < self.cfg.max_attempts
+                let retry = frame.first() == Some(&b'-')
+                    && attempts < self.cfg.max_attempts
                     && w.deadline.is_none_or(|d| due < d)
                     && retry_later(&frame);
                 match bytes {
@@ -696,6 +707,23 @@ impl<R> Session<R> {
         }
         None
     }
+}
+
+/// The commonest short replies, as static `Bytes`: handing one to a caller takes no
+/// reference to the read buffer, whose shared count the caller's thread would otherwise
+/// have to decrement (a cache line passed between the two threads for every reply).
+fn common_frame(frame: &[u8]) -> Option<Bytes> {
+    let common: &'static [u8] = match frame {
+        b"+OK\r\n" => b"+OK\r\n",
+        b":0\r\n" => b":0\r\n",
+        b":1\r\n" => b":1\r\n",
+        b"$-1\r\n" => b"$-1\r\n",
+        b"_\r\n" => b"_\r\n",
+        b"+PONG\r\n" => b"+PONG\r\n",
+        b"+QUEUED\r\n" => b"+QUEUED\r\n",
+        _ => return None,
+    };
+    Some(Bytes::from_static(common))
 }
 
 fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {

@@ -5,8 +5,6 @@
 
 use std::collections::VecDeque;
 
-use bytes::Bytes;
-
 use super::*;
 
 impl<R> Session<R> {
@@ -47,7 +45,7 @@ impl<R> Session<R> {
         let mut stuck = std::mem::take(&mut self.stuck_write);
         let written = self.out.written();
         // Every waiting entry still has its command in the out buffer, in the same order.
-        let mut commands: VecDeque<Bytes> = self.out.take_all().collect();
+        let mut commands: VecDeque<Encoded> = self.out.take_all().into();
         let mut resend = Vec::new();
         for w in self.waiting.drain() {
             let bytes = commands.pop_front();

@@ -24,7 +24,7 @@ fn cfg(reconnect: bool) -> SessionConfig {
 
 fn req(id: u32, bytes: &'static [u8], deadline: Option<u64>) -> Request<u32> {
     Request {
-        bytes: Bytes::from_static(bytes),
+        bytes: Bytes::from_static(bytes).into(),
         reply: id,
         deadline,
         blocking: false,
@@ -106,7 +106,7 @@ fn slow_but_progressing_write_is_not_a_read_stall() {
     static BIG: [u8; 4000] = [b'x'; 4000];
     s.submit(
         Request {
-            bytes: Bytes::from_static(&BIG),
+            bytes: Bytes::from_static(&BIG).into(),
             reply: 2,
             deadline: None,
             blocking: false,

@@ -30,8 +30,15 @@ pub(crate) const CONNECTED: &[u8] = b"+OK\r\n";
 const READ_BUDGET: usize = 4 * 1024 * 1024;
 /// A read buffer larger than this is dropped once empty, so memory returns to a steady size.
 const KEEP_BUFFER: usize = 256 * 1024;
-/// Commands handed to one vectored write.
-const IOV_MAX: usize = 64;
+/// Slices handed to one vectored write (Linux's `UIO_MAXIOV`).
+const IOV_MAX: usize = 1024;
+
+/// An empty slice list reusing `v`'s storage, for any lifetime: the in-place collect of an
+/// emptied `Vec` keeps its allocation (`IoSlice`s of any lifetime have the same layout).
+fn recycle<'b>(mut v: Vec<IoSlice<'_>>) -> Vec<IoSlice<'b>> {
+    v.clear();
+    v.into_iter().map(|_| IoSlice::new(&[])).collect()
+}
 
 #[derive(Debug)]
 enum Link {
@@ -54,8 +61,15 @@ pub(crate) struct Ctx {
     pub(crate) dirty: Vec<usize>,
     /// Connections that stopped reading on their budget and must read again.
     pub(crate) read_again: Vec<usize>,
+    /// Connections that were handed commands this turn and are pumped once after them.
+    pub(crate) touched: Vec<usize>,
     /// Where the users' callbacks are sent to run.
     pub(crate) notifier: Notifier,
+    /// Resolver threads started and not yet answered (each sends exactly one `Resolved`):
+    /// the resolver channel is polled only while this is not zero.
+    pub(crate) lookups: usize,
+    /// Storage for the slice list of one vectored write, reused by every flush.
+    pub(crate) iov: Vec<IoSlice<'static>>,
 }
 
 /// A connection slot.
@@ -76,6 +90,8 @@ pub(crate) struct Conn {
     attempt: u64,
     in_dirty: bool,
     in_read_again: bool,
+    /// Listed in `Ctx::touched`: commands were submitted and `pump` has not run since.
+    pub(crate) in_touched: bool,
     /// The last event said the peer closed its side: read to the end.
     drain_fully: bool,
     /// A resolver thread is looking the host up.
@@ -107,6 +123,7 @@ impl Conn {
             attempt: 0,
             in_dirty: false,
             in_read_again: false,
+            in_touched: false,
             drain_fully: false,
             resolving: false,
         }
@@ -281,16 +298,26 @@ impl Conn {
         self.in_dirty = false;
         loop {
             let Link::Up(stream) = &mut self.link else { return };
-            let mut iov = [IoSlice::new(&[]); IOV_MAX];
-            let n = self.session.out().slices(&mut iov);
-            let result = match n {
+            if self.session.out().is_empty() {
                 // Nothing new; TLS may still hold records that did not fit in the socket.
-                0 => match stream.flush_buffered() {
+                match stream.flush_buffered() {
                     Ok(()) => return,
-                    Err(e) => Err(e),
-                },
-                _ => stream.write_vectored(&iov[..n]),
-            };
+                    Err(e) if io::would_block(&e) => return,
+                    Err(e) if io::interrupted(&e) => continue,
+                    Err(e) => {
+                        self.session.handle_closed(Error::io("write failed", e), false, ctx.now);
+                        self.drop_link(ctx);
+                        self.pump(idx, ctx);
+                        return;
+                    }
+                }
+            }
+            // The slice list's storage is kept in `ctx.iov` between flushes: no allocation,
+            // and no 16 KB array to initialise per write.
+            let mut iov = recycle(std::mem::take(&mut ctx.iov));
+            let offered = self.session.out().slices(&mut iov, IOV_MAX);
+            let result = stream.write_vectored(&iov);
+            ctx.iov = recycle(iov);
             match result {
                 Ok(0) => {
                     let e = Error::connection("the connection accepted no more bytes");
@@ -300,7 +327,6 @@ impl Conn {
                     return;
                 }
                 Ok(k) => {
-                    let offered: usize = iov[..n].iter().map(|s| s.len()).sum();
                     let plain = stream.is_plain();
                     self.session.handle_written(k, ctx.now);
                     if plain && k < offered {
@@ -342,6 +368,7 @@ impl Conn {
                     // timeout) answers this attempt too: no second thread piles up behind it.
                     if !self.resolving {
                         self.resolving = true;
+                        ctx.lookups += 1;
                         resolve::spawn(
                             host,
                             port,

@@ -1,11 +1,13 @@
 //! The reactor: ONE I/O thread running a mio poll loop over a slab of connections.
 //!
-//! Callers hand it [`Submission`]s through a lock-free queue and wake it only when it is
-//! parked. Each turn it (1) polls with a timeout up to the next timer, (2) reads from every
-//! ready connection until it would block, completing reply slots, (3) drains the submission
-//! queue (bounded), (4) writes every connection that has bytes queued, as few `writev`s as the
-//! kernel allows — commands from many callers travel together, (5) fires due timers and the
-//! 100 ms sweep. Nothing on this thread blocks: DNS runs on helper threads, and no user code
+//! Callers hand it [`Submission`]s through a queue that the I/O thread swaps out whole each
+//! turn (`submit.rs`: a short lock per push, short commands' bytes copied into one shared
+//! buffer) and wake it only when it is parked. Each turn it (1) polls with a timeout up to
+//! the next timer, (2) reads from every ready connection until it would block (or a short
+//! read says the socket is drained), completing reply slots, (3) handles the submissions
+//! (bounded per turn) and pumps each connection they touched once, (4) writes every
+//! connection that has bytes queued, up to 1024 commands per `writev` — commands from many
+//! callers travel together, (5) fires due timers and the 100 ms sweep. Nothing on this thread blocks: DNS runs on helper threads, and no user code
 //! runs here.
 
 mod conn;
@@ -24,7 +26,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::Receiver;
 use mio::{Events, Poll};
 use slab::Slab;
 
@@ -39,6 +41,7 @@ use crate::proto::session::{Request, Session, SessionConfig};
 use crate::timer::Wheel;
 use conn::{Conn, Ctx};
 use resolve::Resolved;
+pub(crate) use submit::Payload;
 use submit::{SubmitQueue, WakeState};
 
 /// Submissions taken per turn before sockets get their turn again.
@@ -59,20 +62,24 @@ pub(crate) struct CommandMeta {
     pub(crate) delay_ms: u64,
 }
 
+/// A connection to register and start connecting.
+pub(crate) struct Open {
+    pub(crate) id: u64,
+    pub(crate) target: ServerAddr,
+    pub(crate) tcp: TcpOptions,
+    /// TLS over the TCP connection, when configured.
+    pub(crate) tls: Option<TlsConnector>,
+    pub(crate) session: SessionConfig,
+    pub(crate) hooks: Option<Arc<Hooks>>,
+}
+
 /// What callers ask of the I/O thread.
 pub(crate) enum Submission {
-    /// Register a connection and start connecting.
-    Open {
-        id: u64,
-        target: ServerAddr,
-        tcp: TcpOptions,
-        /// TLS over the TCP connection, when configured.
-        tls: Option<TlsConnector>,
-        session: Box<SessionConfig>,
-        hooks: Option<Arc<Hooks>>,
-    },
+    /// Register a connection and start connecting (boxed: it is rare, and every submission
+    /// is as large as the largest kind).
+    Open(Box<Open>),
     /// Send a command on connection `id`.
-    Command { id: u64, bytes: Bytes, reply: ReplyTx, meta: CommandMeta },
+    Command { id: u64, payload: Payload, reply: ReplyTx, meta: CommandMeta },
     /// Answer `reply` once connection `id` has completed its handshake (or failed).
     Connect { id: u64, reply: ReplyTx },
     /// Close connection `id`; its pending requests fail with `Disconnected`.
@@ -97,7 +104,7 @@ pub(crate) struct Reactor {
 }
 
 struct Shared {
-    queue: SubmitQueue,
+    queue: Arc<SubmitQueue>,
     thread: Mutex<Option<JoinHandle<()>>>,
     thread_id: ThreadId,
     /// The fork generation this reactor's thread runs in (see `crate::fork`).
@@ -142,7 +149,8 @@ impl Reactor {
         let waker = mio::Waker::new(poll.registry(), token::WAKER)
             .map_err(|e| Error::io("create the poll waker", e))?;
         let wake = Arc::new(WakeState::new(waker));
-        let (queue, rx) = SubmitQueue::new(wake.clone());
+        let queue = SubmitQueue::new(wake.clone());
+        let rx = queue.clone();
         let registry =
             poll.registry().try_clone().map_err(|e| Error::io("clone the registry", e))?;
         let thread = std::thread::Builder::new()
@@ -158,9 +166,22 @@ impl Reactor {
     /// Hands a submission to the I/O thread. A command whose thread is gone fails at once.
     pub(crate) fn submit(&self, s: Submission) {
         if let Err(s) = self.shared.queue.push(s) {
-            fail(s, Error::Disconnected("the I/O thread has stopped".into()));
+            fail(s, stopped());
         }
     }
+
+    /// Hands a command to the I/O thread, its bytes copied into the shared buffer; `make`
+    /// builds the submission around the payload. A command whose thread is gone fails
+    /// at once.
+    pub(crate) fn submit_command(&self, bytes: &[u8], make: impl FnOnce(Payload) -> Submission) {
+        if let Err(s) = self.shared.queue.push_command(bytes, make) {
+            fail(s, stopped());
+        }
+    }
+}
+
+fn stopped() -> Error {
+    Error::Disconnected("the I/O thread has stopped".into())
 }
 
 /// Answers a submission that cannot be carried out with `err` (if it expects an answer).
@@ -194,7 +215,12 @@ impl Hasher for IdHasher {
 struct IoThread {
     poll: Poll,
     events: Events,
-    rx: Receiver<Submission>,
+    queue: Arc<SubmitQueue>,
+    /// Submissions taken from the queue and not handled yet (at most `DRAIN_PER_TURN` a turn).
+    inbox: Vec<Submission>,
+    /// The inline payloads of `inbox`, and how far they have been handed out.
+    inbox_bytes: Bytes,
+    inbox_at: usize,
     resolved_rx: Receiver<Resolved>,
     wake: Arc<WakeState>,
     conns: Slab<Conn>,
@@ -212,7 +238,7 @@ impl IoThread {
     fn new(
         poll: Poll,
         registry: mio::Registry,
-        rx: Receiver<Submission>,
+        queue: Arc<SubmitQueue>,
         wake: Arc<WakeState>,
     ) -> Self {
         let (resolved_tx, resolved_rx) = crossbeam_channel::unbounded();
@@ -224,12 +250,18 @@ impl IoThread {
             waker: wake.waker.clone(),
             dirty: Vec::new(),
             read_again: Vec::new(),
+            touched: Vec::new(),
             notifier: Default::default(),
+            lookups: 0,
+            iov: Vec::new(),
         };
         IoThread {
             poll,
             events: Events::with_capacity(1024),
-            rx,
+            queue,
+            inbox: Vec::new(),
+            inbox_bytes: Bytes::new(),
+            inbox_at: 0,
             resolved_rx,
             wake,
             conns: Slab::new(),
@@ -254,6 +286,9 @@ impl IoThread {
         }
         let now = self.now();
         self.ctx.now = now;
+        for s in self.inbox.drain(..).chain(self.queue.close()) {
+            fail(s, stopped());
+        }
         let idxs: Vec<usize> = self.conns.iter().map(|(i, _)| i).collect();
         for idx in idxs {
             self.close(idx);
@@ -263,7 +298,7 @@ impl IoThread {
     fn turn(&mut self) {
         let now = self.now();
         let timeout = self.poll_timeout(now);
-        let sleep = timeout != Some(Duration::ZERO) && self.wake.about_to_sleep(&self.rx);
+        let sleep = timeout != Some(Duration::ZERO) && self.wake.about_to_sleep(&self.queue);
         let timeout = if sleep { timeout } else { Some(Duration::ZERO) };
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
             if !io::interrupted(&e) {
@@ -294,17 +329,10 @@ impl IoThread {
             }
         }
 
-        for _ in 0..DRAIN_PER_TURN {
-            match self.rx.try_recv() {
-                Ok(s) => self.on_submission(s),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    self.running = false;
-                    break;
-                }
-            }
-        }
-        while let Ok(r) = self.resolved_rx.try_recv() {
+        self.drain_submissions();
+        while self.ctx.lookups > 0 {
+            let Ok(r) = self.resolved_rx.try_recv() else { break };
+            self.ctx.lookups -= 1;
             if let Some(conn) = self.conns.get_mut(r.conn).filter(|c| c.generation == r.generation)
             {
                 conn.on_resolved(r.conn, r, &mut self.ctx);
@@ -316,8 +344,32 @@ impl IoThread {
         self.flush_dirty();
     }
 
+    /// Handles up to `DRAIN_PER_TURN` submissions, taking a fresh batch from the queue when
+    /// the last one is used up.
+    fn drain_submissions(&mut self) {
+        if self.inbox.is_empty() {
+            self.inbox_bytes = self.queue.take(&mut self.inbox);
+            self.inbox_at = 0;
+        }
+        let n = self.inbox.len().min(DRAIN_PER_TURN);
+        let mut inbox = std::mem::take(&mut self.inbox);
+        for s in inbox.drain(..n) {
+            self.on_submission(s);
+        }
+        self.inbox = inbox;
+        // Once per connection, not per command: deliver, schedule the write, arm the timer.
+        let mut touched = std::mem::take(&mut self.ctx.touched);
+        for idx in touched.drain(..) {
+            if let Some(conn) = self.conns.get_mut(idx).filter(|c| c.in_touched) {
+                conn.in_touched = false;
+                conn.pump(idx, &mut self.ctx);
+            }
+        }
+        self.ctx.touched = touched;
+    }
+
     fn poll_timeout(&self, now: u64) -> Option<Duration> {
-        if !self.ctx.read_again.is_empty() || !self.ctx.dirty.is_empty() {
+        if !self.ctx.read_again.is_empty() || !self.ctx.dirty.is_empty() || !self.inbox.is_empty() {
             return Some(Duration::ZERO);
         }
         let timer = self.ctx.wheel.next_expiration();
@@ -368,7 +420,15 @@ impl IoThread {
     fn on_submission(&mut self, s: Submission) {
         let now = self.ctx.now;
         match s {
-            Submission::Command { id, bytes, reply, meta } => {
+            Submission::Command { id, payload, reply, meta } => {
+                let bytes = match payload {
+                    Payload::Own(bytes) => bytes,
+                    Payload::Inline(len) => {
+                        let start = self.inbox_at;
+                        self.inbox_at += len;
+                        self.inbox_bytes.slice(start..self.inbox_at).into()
+                    }
+                };
                 let Some(idx) = self.lookup(id) else {
                     let _ = reply.send(Err(Error::Disconnected("the client was closed".into())));
                     return;
@@ -389,12 +449,16 @@ impl IoThread {
                 } else {
                     conn.session.submit_at(req, start, now);
                 }
-                conn.pump(idx, &mut self.ctx);
+                if !conn.in_touched {
+                    conn.in_touched = true;
+                    self.ctx.touched.push(idx);
+                }
             }
-            Submission::Open { id, target, tcp, tls, session, hooks } => {
+            Submission::Open(open) => {
+                let Open { id, target, tcp, tls, session, hooks } = *open;
                 let generation = self.next_generation;
                 self.next_generation = self.next_generation.wrapping_add(1);
-                let session = Session::new(*session);
+                let session = Session::new(session);
                 let idx =
                     self.conns.insert(Conn::new(id, generation, target, tcp, tls, session, hooks));
                 self.ids.insert(id, idx);

@@ -32,7 +32,15 @@ const HEADER_ROOM: usize = 13;
 pub struct CommandBuf {
     buf: Vec<u8>,
     argc: u32,
+    /// Large `Bytes` arguments kept as they are instead of copied: each with the offset in
+    /// `buf` where its payload belongs (`buf` holds its `$<len>\r\n` before and `\r\n`
+    /// after that point). Empty for almost every command.
+    shared: Vec<(usize, Bytes)>,
 }
+
+/// A `Bytes` argument at least this long is shared with the caller, not copied
+/// ([`CommandBuf::push_bytes`]).
+const SHARE_MIN: usize = 64 * 1024;
 
 impl Default for CommandBuf {
     fn default() -> Self {
@@ -50,16 +58,73 @@ impl CommandBuf {
     pub fn with_capacity(bytes: usize) -> Self {
         let mut buf = Vec::with_capacity(HEADER_ROOM + bytes);
         buf.resize(HEADER_ROOM, 0);
-        CommandBuf { buf, argc: 0 }
+        CommandBuf { buf, argc: 0, shared: Vec::new() }
+    }
+
+    /// An empty command in `buf`'s storage (a buffer kept from an earlier command).
+    #[inline]
+    pub(crate) fn reuse(mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        if buf.capacity() == 0 {
+            return Self::new();
+        }
+        buf.resize(HEADER_ROOM, 0);
+        CommandBuf { buf, argc: 0, shared: Vec::new() }
+    }
+
+    /// The storage, for [`reuse`](CommandBuf::reuse).
+    #[inline]
+    pub(crate) fn into_storage(self) -> Vec<u8> {
+        self.buf
     }
 
     /// Appends one argument (binary-safe).
     pub fn push(&mut self, arg: &[u8]) {
-        self.buf.reserve(arg.len() + 16);
+        let len = arg.len();
+        self.buf.reserve(len + 25);
+        // Short arguments (keys, small values) get their `$<len>\r\n` as one fixed-size
+        // store instead of a digit loop and three appends.
+        if len < 10 {
+            self.buf.extend_from_slice(&[b'$', b'0' + len as u8, b'\r', b'\n']);
+        } else if len < 100 {
+            let (tens, ones) = (b'0' + (len / 10) as u8, b'0' + (len % 10) as u8);
+            self.buf.extend_from_slice(&[b'$', tens, ones, b'\r', b'\n']);
+        } else {
+            self.buf.push(b'$');
+            push_decimal(&mut self.buf, len as u64, false);
+            self.buf.extend_from_slice(b"\r\n");
+        }
+        self.buf.extend_from_slice(arg);
+        self.buf.extend_from_slice(b"\r\n");
+        self.argc += 1;
+    }
+
+    /// Appends one argument held in [`Bytes`]: a large one (64 KiB or more) is kept as a
+    /// reference to the same memory and written from there, not copied into the command.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use redpoll::resp::CommandBuf;
+    ///
+    /// let value = Bytes::from(vec![b'x'; 100_000]);
+    /// let mut cmd = CommandBuf::new();
+    /// cmd.push(b"SET");
+    /// cmd.push(b"k");
+    /// cmd.push_bytes(&value);
+    /// assert_eq!(cmd.args().nth(2), Some(&value[..]));
+    /// assert!(cmd.finish().ends_with(b"xxx\r\n"));
+    /// ```
+    #[inline]
+    pub fn push_bytes(&mut self, arg: &Bytes) {
+        if arg.len() < SHARE_MIN {
+            return self.push(arg);
+        }
         self.buf.push(b'$');
         push_decimal(&mut self.buf, arg.len() as u64, false);
         self.buf.extend_from_slice(b"\r\n");
-        self.buf.extend_from_slice(arg);
+        self.shared.push((self.buf.len(), arg.clone()));
         self.buf.extend_from_slice(b"\r\n");
         self.argc += 1;
     }
@@ -100,7 +165,8 @@ impl CommandBuf {
 
     /// The encoded length of the arguments so far, without the header.
     pub fn body_len(&self) -> usize {
-        self.buf.len() - HEADER_ROOM
+        let shared: usize = self.shared.iter().map(|(_, b)| b.len()).sum();
+        self.buf.len() - HEADER_ROOM + shared
     }
 
     /// The arguments pushed so far, in order (the command name first).
@@ -116,11 +182,62 @@ impl CommandBuf {
     /// assert_eq!(cmd.args().collect::<Vec<_>>(), [&b"GET"[..], b"key"]);
     /// ```
     pub fn args(&self) -> Args<'_> {
-        Args { rest: &self.buf[HEADER_ROOM..] }
+        Args { buf: &self.buf, pos: HEADER_ROOM, shared: &self.shared }
     }
 
     /// Writes the array header and returns the bytes to send.
     pub fn finish(mut self) -> Bytes {
+        if self.shared.is_empty() {
+            return self.finish_own().0;
+        }
+        let chunks = self.finish_chunks();
+        let mut all = Vec::with_capacity(chunks.iter().map(Bytes::len).sum());
+        chunks.iter().for_each(|c| all.extend_from_slice(c));
+        Bytes::from(all)
+    }
+
+    /// The bytes to send as a list of chunks that concatenate to the command: the large
+    /// shared arguments stay the caller's `Bytes`; everything else is one buffer, sliced.
+    pub(crate) fn finish_chunks(mut self) -> Vec<Bytes> {
+        let shared = std::mem::take(&mut self.shared);
+        let (own, start) = self.finish_own();
+        let mut chunks = Vec::with_capacity(2 * shared.len() + 1);
+        let mut at = 0;
+        for (pos, bytes) in shared {
+            chunks.push(own.slice(at..pos - start));
+            chunks.push(bytes);
+            at = pos - start;
+        }
+        chunks.push(own.slice(at..));
+        chunks
+    }
+
+    /// The own buffer, header written, as `Bytes`, and the offset in the buffer where it
+    /// starts.
+    fn finish_own(&mut self) -> (Bytes, usize) {
+        let start = self.write_header();
+        let mut bytes = Bytes::from(std::mem::take(&mut self.buf));
+        bytes.advance(start);
+        (bytes, start)
+    }
+
+    /// True when large arguments are shared rather than in the own buffer (so
+    /// [`encoded`](CommandBuf::encoded) would not be the whole command).
+    #[inline]
+    pub(crate) fn has_shared(&self) -> bool {
+        !self.shared.is_empty()
+    }
+
+    /// Writes the array header and returns the whole command, for a caller that copies it
+    /// somewhere (no `Bytes` is made). Arguments pushed afterwards need another call. Only
+    /// for a command without shared arguments ([`has_shared`](CommandBuf::has_shared)).
+    pub(crate) fn encoded(&mut self) -> &[u8] {
+        let start = self.write_header();
+        &self.buf[start..]
+    }
+
+    /// Writes the array header in front of the arguments; returns where it starts.
+    fn write_header(&mut self) -> usize {
         let mut digits = [0u8; 20];
         let count = format_decimal(&mut digits, u64::from(self.argc), false);
         let header_len = count.len() + 3;
@@ -128,29 +245,38 @@ impl CommandBuf {
         self.buf[start] = b'*';
         self.buf[start + 1..start + 1 + count.len()].copy_from_slice(count);
         self.buf[HEADER_ROOM - 2..HEADER_ROOM].copy_from_slice(b"\r\n");
-        let mut bytes = Bytes::from(self.buf);
-        bytes.advance(start);
-        bytes
+        start
     }
 }
 
 /// The arguments of a [`CommandBuf`], walked in its own encoding.
 #[derive(Debug, Clone)]
 pub struct Args<'a> {
-    rest: &'a [u8],
+    buf: &'a [u8],
+    pos: usize,
+    /// The shared arguments not reached yet.
+    shared: &'a [(usize, Bytes)],
 }
 
 impl<'a> Iterator for Args<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        // Every argument is `$<len>\r\n<bytes>\r\n`, written by `push` above.
-        let digits_end = self.rest.iter().position(|&b| b == b'\r')?;
-        let len =
-            self.rest[1..digits_end].iter().fold(0usize, |n, &d| n * 10 + usize::from(d - b'0'));
-        let start = digits_end + 2;
-        let arg = self.rest.get(start..start + len)?;
-        self.rest = &self.rest[start + len + 2..];
+        // Every argument is `$<len>\r\n<bytes>\r\n`, written by `push` above (a shared
+        // argument's bytes are elsewhere, at the offset where they belong).
+        let rest = self.buf.get(self.pos..)?;
+        let digits_end = rest.iter().position(|&b| b == b'\r')?;
+        let len = rest[1..digits_end].iter().fold(0usize, |n, &d| n * 10 + usize::from(d - b'0'));
+        let start = self.pos + digits_end + 2;
+        if let Some(((at, bytes), later)) = self.shared.split_first() {
+            if *at == start {
+                self.shared = later;
+                self.pos = start + 2;
+                return Some(bytes);
+            }
+        }
+        let arg = self.buf.get(start..start + len)?;
+        self.pos = start + len + 2;
         Some(arg)
     }
 }
@@ -301,6 +427,50 @@ mod tests {
             &bytes[..],
             b"*3\r\n$20\r\n-9223372036854775808\r\n$1\r\n0\r\n$20\r\n18446744073709551615\r\n"
         );
+    }
+
+    #[test]
+    fn argument_headers_at_every_digit_count() {
+        for len in [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65_536] {
+            let arg = vec![b'a'; len];
+            let mut cmd = CommandBuf::with_capacity(0);
+            cmd.push(&arg);
+            let mut want = format!("*1\r\n${len}\r\n").into_bytes();
+            want.extend_from_slice(&arg);
+            want.extend_from_slice(b"\r\n");
+            assert_eq!(&cmd.finish()[..], &want[..], "length {len}");
+        }
+    }
+
+    #[test]
+    fn shared_arguments_encode_as_copied_ones() {
+        let big = Bytes::from(vec![b'v'; SHARE_MIN]);
+        let other = Bytes::from(vec![b'w'; SHARE_MIN + 1]);
+        let small = Bytes::from_static(b"small");
+        let build = |share: bool| {
+            let mut cmd = CommandBuf::new();
+            cmd.push(b"MSET");
+            for arg in [&big, &small, &other] {
+                if share {
+                    cmd.push_bytes(arg);
+                } else {
+                    cmd.push(arg);
+                }
+            }
+            cmd.push_int(7);
+            cmd
+        };
+        let (shared, copied) = (build(true), build(false));
+        assert!(shared.has_shared() && !copied.has_shared());
+        assert_eq!(shared.body_len(), copied.body_len());
+        assert_eq!(shared.args().collect::<Vec<_>>(), copied.args().collect::<Vec<_>>());
+        let chunks = shared.clone().finish_chunks();
+        assert_eq!(chunks.len(), 5, "own, big, own, other, own");
+        assert_eq!(chunks[1].as_ptr(), big.as_ptr(), "the caller's memory, not a copy");
+        let joined: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+        let whole = copied.finish();
+        assert_eq!(&joined[..], &whole[..]);
+        assert_eq!(shared.finish(), whole);
     }
 
     #[test]

@@ -139,7 +139,15 @@ impl Decoder {
         // A reply that is one complete bulk string, met in a fresh state (at offset 0 no
         // aggregate is open): the most common frame, answered without touching the state.
         if self.pos == 0 && self.need == 0 {
-            if let Some((_, _, len)) = scan::quick_bulk(buf, 0, &self.limits) {
+            let quick = match buf.first() {
+                Some(b'$') => scan::quick_bulk(buf, 0, &self.limits).map(|(_, _, len)| len),
+                // `+OK` and other short status lines, small integers: the commonest replies
+                // after bulk strings.
+                Some(b'+') => scan::quick_line(buf, &self.limits),
+                Some(b':') => scan::quick_digits(buf, 1).map(|(_, next)| next),
+                _ => None,
+            };
+            if let Some(len) = quick {
                 #[cfg(test)]
                 {
                     self.tokens_read += 1;

@@ -289,6 +289,20 @@ pub(super) fn quick_bulk(buf: &[u8], pos: usize, limits: &Limits) -> Option<(usi
     Some((start, end, end + 2))
 }
 
+/// The fast path for a complete short simple-string line at offset 0 (`+OK\r\n`): the
+/// offset after its CRLF. `None` when the line is longer than 32 bytes, incomplete, or
+/// anything unusual (a bare LF, a CR without LF, over the limit): the general path then
+/// reads the same bytes and reaches the same verdict.
+#[inline(always)]
+pub(super) fn quick_line(buf: &[u8], limits: &Limits) -> Option<usize> {
+    let head = buf.get(1..buf.len().min(33))?;
+    let end = head.iter().position(|&b| b == b'\r' || b == b'\n')?;
+    if head[end] != b'\r' || head.get(end + 1) != Some(&b'\n') || end > limits.max_bulk_len {
+        return None;
+    }
+    Some(end + 3)
+}
+
 /// The offset just after a blob's payload and its CRLF, or a fault if that overflows.
 #[inline]
 pub(super) fn blob_end(start: usize, len: usize) -> Result<usize, Fault> {

@@ -5,7 +5,6 @@
 //! after every step.
 
 use std::collections::BTreeMap;
-use std::io::IoSlice;
 
 use bytes::{Bytes, BytesMut};
 
@@ -451,7 +450,8 @@ impl Sim {
         let terminal = self.session.terminal_error().is_some();
         self.in_submit = Some((id, self.session.queued(), terminal));
         let blocking = spec.kind == Kind::Blpop;
-        let req = Request { bytes, reply: id, deadline, blocking, idempotent, attempts: 0 };
+        let req =
+            Request { bytes: bytes.into(), reply: id, deadline, blocking, idempotent, attempts: 0 };
         if delay.is_some() {
             self.stats.delayed_submits += 1;
             self.parked.insert(id, due);
@@ -476,9 +476,9 @@ impl Sim {
             self.detach();
             return self.pump();
         }
-        let mut iov = [IoSlice::new(&[]); IOV];
-        let n = self.session.out().slices(&mut iov);
-        let offered: usize = iov[..n].iter().map(|s| s.len()).sum();
+        let mut iov = Vec::with_capacity(IOV);
+        let offered = self.session.out().slices(&mut iov, IOV);
+        let n = iov.len();
         let k = self.net.accept(offered);
         let mut data = Vec::with_capacity(k);
         let mut segs = Vec::new();
@@ -641,11 +641,9 @@ impl Sim {
 
     /// The command the next write would start in (the one a stalled write is stuck in).
     fn front_unwritten(&self) -> Option<Tag> {
-        let mut iov = [IoSlice::new(&[])];
-        if self.session.out().slices(&mut iov) == 0 {
-            return None;
-        }
-        let ptr = iov[0].as_ptr() as usize;
+        let mut iov = Vec::with_capacity(1);
+        self.session.out().slices(&mut iov, 1);
+        let ptr = iov.first()?.as_ptr() as usize;
         self.owners.range(..=ptr).next_back().map(|(_, &(_, tag))| tag)
     }
 

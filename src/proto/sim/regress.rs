@@ -33,7 +33,7 @@ fn config(queue_size: usize, password: bool) -> SessionConfig {
 
 fn request(id: u64, deadline: Option<u64>) -> Request<u64> {
     Request {
-        bytes: Bytes::from_static(b"*1\r\n$4\r\nPING\r\n"),
+        bytes: Bytes::from_static(b"*1\r\n$4\r\nPING\r\n").into(),
         reply: id,
         deadline,
         blocking: false,

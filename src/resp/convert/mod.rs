@@ -12,8 +12,11 @@ mod shape;
 mod to_arg;
 mod tuple;
 
+use bytes::Bytes;
+
 use crate::error::Error;
 
+use super::parse::{parse_frame, Limits};
 use super::value::Value;
 
 pub use to_arg::ToArg;
@@ -124,6 +127,19 @@ pub trait FromValue: Sized {
         match items.next() {
             Some(value) => Self::from_value(value),
             None => Err(shape::missing_element()),
+        }
+    }
+
+    /// Converts one whole reply frame as the client received it: an error reply is
+    /// [`Error::Redis`], anything else goes through [`from_value`](FromValue::from_value).
+    /// Types override it to read the commonest frames (`+OK`, an integer, a nil) without
+    /// building a [`Value`]; an override gives the same result as this default for every
+    /// input.
+    #[doc(hidden)]
+    fn from_reply(frame: &Bytes, limits: &Limits) -> Result<Self, Error> {
+        match parse_frame(frame, limits)?.without_attributes() {
+            Value::Error(e) => Err(Error::Redis(e)),
+            value => Self::from_value(value),
         }
     }
 

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use super::shape::{mismatch, mismatch_because, peel, strip_attributes, text_shape};
 use super::FromValue;
 use crate::error::Error;
+use crate::resp::parse::{parse_frame, Limits};
+use crate::resp::scan::quick_bulk;
 use crate::resp::value::Value;
 
 const NOT_INTEGER: &str = "not an integer";
@@ -111,8 +113,39 @@ macro_rules! impl_int {
     )*};
 }
 
+/// The value of an integer frame `:[-]digits\r\n` with at most 18 digits (so it cannot
+/// overflow), or `None` for any other frame.
+fn small_integer_frame(frame: &[u8]) -> Option<i64> {
+    let body = frame.strip_prefix(b":")?.strip_suffix(b"\r\n")?;
+    let (negative, digits) = match body.strip_prefix(b"-") {
+        Some(digits) => (true, digits),
+        None => (false, body),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + i64::from(d);
+    }
+    Some(if negative { -n } else { n })
+}
+
 impl_int! {
-    i8 {} i16 {} i32 {} i64 {} i128 {} isize {}
+    i8 {} i16 {} i32 {} i128 {} isize {}
+    i64 {
+        /// An integer frame is read in place; anything else takes the general path.
+        fn from_reply(frame: &Bytes, limits: &Limits) -> Result<Self, Error> {
+            match small_integer_frame(frame) {
+                Some(n) => Ok(n),
+                None => parse_reply(frame, limits),
+            }
+        }
+    }
     u16 {} u32 {} u64 {} u128 {} usize {}
     u8 {
         /// A string reply is a list of bytes: `Vec<u8>` gets the payload itself (integers
@@ -199,6 +232,14 @@ impl FromValue for Bytes {
     fn from_value(value: Value) -> Result<Self, Error> {
         into_text(peel(value)?).map_err(|other| mismatch("Bytes", &other))
     }
+
+    /// A bulk-string frame is sliced in place; anything else takes the general path.
+    fn from_reply(frame: &Bytes, limits: &Limits) -> Result<Self, Error> {
+        match quick_bulk(frame, 0, limits) {
+            Some((start, end, len)) if len == frame.len() => Ok(frame.slice(start..end)),
+            _ => parse_reply(frame, limits),
+        }
+    }
 }
 
 impl FromValue for String {
@@ -219,6 +260,14 @@ impl FromValue for () {
     fn from_value(value: Value) -> Result<Self, Error> {
         peel(value).map(|_| ())
     }
+
+    /// `+OK` is read in place; anything else takes the general path.
+    fn from_reply(frame: &Bytes, limits: &Limits) -> Result<Self, Error> {
+        if &frame[..] == b"+OK\r\n" {
+            return Ok(());
+        }
+        parse_reply(frame, limits)
+    }
 }
 
 impl FromValue for Value {
@@ -235,6 +284,25 @@ impl<T: FromValue> FromValue for Option<T> {
             Value::Nil => Ok(None),
             other => T::from_value(other).map(Some),
         }
+    }
+
+    /// The nil frames of RESP2 and RESP3 are read in place; anything else takes the general
+    /// path.
+    fn from_reply(frame: &Bytes, limits: &Limits) -> Result<Self, Error> {
+        match &frame[..] {
+            b"$-1\r\n" | b"_\r\n" => Ok(None),
+            // Any other bulk frame is not nil (nor an error, nor annotated): it is `T`'s.
+            [b'$', ..] => T::from_reply(frame, limits).map(Some),
+            _ => parse_reply(frame, limits),
+        }
+    }
+}
+
+/// The general path of [`FromValue::from_reply`], for overrides that fall back to it.
+fn parse_reply<T: FromValue>(frame: &Bytes, limits: &Limits) -> Result<T, Error> {
+    match parse_frame(frame, limits)?.without_attributes() {
+        Value::Error(e) => Err(Error::Redis(e)),
+        value => T::from_value(value),
     }
 }
 

@@ -348,3 +348,67 @@ fn errors_never_carry_the_payload() {
     let m = format!("{:?}", String::from_value(bad_utf8).unwrap_err());
     assert!(!m.contains("hunter2"), "{m}");
 }
+
+/// The overrides of `from_reply` (`()`, `i64`, `Option<T>`) agree with the general path on
+/// the frames they read in place and on their near misses.
+#[test]
+fn from_reply_fast_paths_agree_with_the_general_path() {
+    fn general<T: FromValue>(frame: &Bytes) -> Result<T, Error> {
+        parse_reply(frame, &Limits::default())
+    }
+    fn same<T: FromValue + PartialEq + std::fmt::Debug>(frame: &[u8]) {
+        let frame = Bytes::copy_from_slice(frame);
+        let fast = T::from_reply(&frame, &Limits::default());
+        let slow = general::<T>(&frame);
+        match (&fast, &slow) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{frame:?}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{frame:?}"),
+            _ => panic!("{frame:?}: fast {fast:?}, general {slow:?}"),
+        }
+    }
+    let frames: &[&[u8]] = &[
+        b"+OK\r\n",
+        b"+OK\r",
+        b"+OK",
+        b"+QUEUED\r\n",
+        b"-ERR no\r\n",
+        b":0\r\n",
+        b":-0\r\n",
+        b":42\r\n",
+        b":-42\r\n",
+        b":+42\r\n",
+        b":007\r\n",
+        b":\r\n",
+        b":-\r\n",
+        b":4x\r\n",
+        b":42\r\nextra",
+        b":123456789012345678\r\n",
+        b":-123456789012345678\r\n",
+        b":9223372036854775807\r\n",
+        b":-9223372036854775808\r\n",
+        b":9223372036854775808\r\n",
+        b"$-1\r\n",
+        b"_\r\n",
+        b"*-1\r\n",
+        b"$2\r\n42\r\n",
+        b"$0\r\n\r\n",
+        b"$5\r\nhello\r\n",
+        b"$5\r\nhello\r\nextra",
+        b"$5\r\nhell\r\n",
+        b"$-2\r\n",
+        b"$x\r\n",
+        b"$-1\r",
+        b"|1\r\n+ttl\r\n:3\r\n:7\r\n",
+        b"",
+    ];
+    for frame in frames {
+        same::<()>(frame);
+        same::<i64>(frame);
+        same::<Option<i64>>(frame);
+        same::<Option<Bytes>>(frame);
+        same::<Option<()>>(frame);
+        same::<Bytes>(frame);
+        same::<Option<String>>(frame);
+        same::<Option<Option<Bytes>>>(frame);
+    }
+}

@@ -72,8 +72,10 @@ impl ToArg for String {
 }
 
 impl ToArg for Bytes {
+    /// A large value is sent from the same memory, without a copy
+    /// ([`CommandBuf::push_bytes`]).
     fn write_args(&self, out: &mut CommandBuf) {
-        out.push(self);
+        out.push_bytes(self);
     }
 }
 
