@@ -15,7 +15,7 @@ use crate::proto::handshake::{Handshake, HandshakeConfig};
 use crate::proto::outbuf::Encoded;
 use crate::proto::session::SessionConfig;
 use crate::reactor::{
-    self, CommandMeta, Hooks, Open, Payload, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
+    self, CommandMeta, Hooks, Open, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
 };
 use crate::resp::{CommandBuf, Limits, Value};
 
@@ -221,17 +221,14 @@ impl Drop for ClientCore {
 impl ClientCore {
     /// Sends a command in buffers of its own (a long one, or a resend).
     pub(crate) fn submit(&self, bytes: impl Into<Encoded>, reply: ReplyTx, meta: CommandMeta) {
-        let payload = Payload::Own(bytes.into());
-        self.route(|id| Submission::Command { id, payload, reply, meta });
+        let bytes = bytes.into();
+        self.route(|id| Submission::Command { id, bytes, reply, meta });
     }
 
-    /// Sends an encoded command; a short one is copied into the queue's shared buffer.
-    pub(crate) fn submit_encoded(&self, bytes: &[u8], reply: ReplyTx, meta: CommandMeta) {
-        let make = |id| move |payload| Submission::Command { id, payload, reply, meta };
-        self.with_target(|target| match target {
-            Ok((reactor, id)) => reactor.submit_command(bytes, make(id)),
-            Err(e) => reactor::fail(make(0)(Payload::Inline(0)), e),
-        });
+    /// Sends a short encoded command, copied into this thread's arena (no allocation of its
+    /// own crosses to the I/O thread).
+    pub(crate) fn submit_short(&self, bytes: &[u8], reply: ReplyTx, meta: CommandMeta) {
+        self.submit(reactor::share_short(bytes), reply, meta);
     }
 
     pub(crate) fn submit_connect(&self, reply: ReplyTx) {
@@ -241,25 +238,16 @@ impl ClientCore {
     /// Sends a submission to this client's connection: the one it was created with, or, in a
     /// process forked since, a fresh one opened there on the first use.
     fn route(&self, make: impl FnOnce(u64) -> Submission) {
-        self.with_target(|target| match target {
-            Ok((reactor, id)) => reactor.submit(make(id)),
-            Err(e) => reactor::fail(make(0), e),
-        });
-    }
-
-    /// Calls `f` with the reactor and connection id that serve this client in the current
-    /// process, or with the reason there is none.
-    fn with_target(&self, f: impl FnOnce(Result<(&Reactor, u64), Error>)) {
         if fork::generation() == self.generation {
             match &self.reactor {
-                Some(reactor) => f(Ok((reactor, self.id))),
-                None => f(Err(Error::Disconnected("the client was closed".into()))),
+                Some(reactor) => reactor.submit(make(self.id)),
+                None => reactor::fail(make(0), Error::Disconnected("the client was closed".into())),
             }
             return;
         }
         match self.child_connection() {
-            Ok((reactor, id)) => f(Ok((&reactor, id))),
-            Err(e) => f(Err(e)),
+            Ok((reactor, id)) => reactor.submit(make(id)),
+            Err(e) => reactor::fail(make(0), e),
         }
     }
 

@@ -21,9 +21,9 @@ use crate::proto::outbuf::Encoded;
 use crate::reactor::{self, CommandMeta};
 use crate::resp::{CommandBuf, FromValue, Limits, ToArg, Value};
 
-/// Commands whose encoding is at most about this long are copied into the I/O thread's
-/// shared submission buffer (no allocation of their own crosses threads); longer ones travel
-/// as the `Bytes` they were encoded into.
+/// Commands whose encoding is at most about this long are copied into the caller thread's
+/// arena (no allocation of their own crosses threads); longer ones travel as the `Bytes` they
+/// were encoded into.
 const COPY_MAX: usize = 1024;
 
 thread_local! {
@@ -204,7 +204,7 @@ impl<'c, T> Cmd<'c, T> {
                     self.core.submit(self.buf.finish(), tx, meta);
                 } else {
                     let mut buf = self.buf;
-                    self.core.submit_encoded(buf.encoded(), tx, meta);
+                    self.core.submit_short(buf.encoded(), tx, meta);
                     // Copied: the buffer serves this thread's next command.
                     let _ = SPARE.try_with(|spare| spare.set(buf.into_storage()));
                 }

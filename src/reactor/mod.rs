@@ -1,8 +1,7 @@
 //! The reactor: ONE I/O thread running a mio poll loop over a slab of connections.
 //!
-//! Callers hand it [`Submission`]s through a queue that the I/O thread swaps out whole each
-//! turn (`submit.rs`: a short lock per push, short commands' bytes copied into one shared
-//! buffer) and wake it only when it is parked. Each turn it (1) polls with a timeout up to
+//! Callers hand it [`Submission`]s through a lock-free queue (`submit.rs`; short commands'
+//! bytes travel in an arena of the caller's thread) and wake it only when it is parked. Each turn it (1) polls with a timeout up to
 //! the next timer, (2) reads from every ready connection until it would block (or a short
 //! read says the socket is drained), completing reply slots, (3) handles the submissions
 //! (bounded per turn) and pumps each connection they touched once, (4) writes every
@@ -25,7 +24,6 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use crossbeam_channel::Receiver;
 use mio::{Events, Poll};
 use slab::Slab;
@@ -37,11 +35,12 @@ pub(crate) use tls::TlsConnector;
 
 use crate::config::ServerAddr;
 use crate::error::Error;
+use crate::proto::outbuf::Encoded;
 use crate::proto::session::{Request, Session, SessionConfig};
 use crate::timer::Wheel;
 use conn::{Conn, Ctx};
 use resolve::Resolved;
-pub(crate) use submit::Payload;
+pub(crate) use submit::share_short;
 use submit::{SubmitQueue, WakeState};
 
 /// Submissions taken per turn before sockets get their turn again.
@@ -79,7 +78,7 @@ pub(crate) enum Submission {
     /// is as large as the largest kind).
     Open(Box<Open>),
     /// Send a command on connection `id`.
-    Command { id: u64, payload: Payload, reply: ReplyTx, meta: CommandMeta },
+    Command { id: u64, bytes: Encoded, reply: ReplyTx, meta: CommandMeta },
     /// Answer `reply` once connection `id` has completed its handshake (or failed).
     Connect { id: u64, reply: ReplyTx },
     /// Close connection `id`; its pending requests fail with `Disconnected`.
@@ -104,7 +103,7 @@ pub(crate) struct Reactor {
 }
 
 struct Shared {
-    queue: Arc<SubmitQueue>,
+    queue: SubmitQueue,
     thread: Mutex<Option<JoinHandle<()>>>,
     thread_id: ThreadId,
     /// The fork generation this reactor's thread runs in (see `crate::fork`).
@@ -149,8 +148,7 @@ impl Reactor {
         let waker = mio::Waker::new(poll.registry(), token::WAKER)
             .map_err(|e| Error::io("create the poll waker", e))?;
         let wake = Arc::new(WakeState::new(waker));
-        let queue = SubmitQueue::new(wake.clone());
-        let rx = queue.clone();
+        let (queue, rx) = SubmitQueue::new(wake.clone());
         let registry =
             poll.registry().try_clone().map_err(|e| Error::io("clone the registry", e))?;
         let thread = std::thread::Builder::new()
@@ -166,15 +164,6 @@ impl Reactor {
     /// Hands a submission to the I/O thread. A command whose thread is gone fails at once.
     pub(crate) fn submit(&self, s: Submission) {
         if let Err(s) = self.shared.queue.push(s) {
-            fail(s, stopped());
-        }
-    }
-
-    /// Hands a command to the I/O thread, its bytes copied into the shared buffer; `make`
-    /// builds the submission around the payload. A command whose thread is gone fails
-    /// at once.
-    pub(crate) fn submit_command(&self, bytes: &[u8], make: impl FnOnce(Payload) -> Submission) {
-        if let Err(s) = self.shared.queue.push_command(bytes, make) {
             fail(s, stopped());
         }
     }
@@ -215,12 +204,9 @@ impl Hasher for IdHasher {
 struct IoThread {
     poll: Poll,
     events: Events,
-    queue: Arc<SubmitQueue>,
-    /// Submissions taken from the queue and not handled yet (at most `DRAIN_PER_TURN` a turn).
-    inbox: Vec<Submission>,
-    /// The inline payloads of `inbox`, and how far they have been handed out.
-    inbox_bytes: Bytes,
-    inbox_at: usize,
+    rx: Receiver<Submission>,
+    /// The last turn stopped at `DRAIN_PER_TURN` with submissions left in the queue.
+    more_submissions: bool,
     resolved_rx: Receiver<Resolved>,
     wake: Arc<WakeState>,
     conns: Slab<Conn>,
@@ -238,7 +224,7 @@ impl IoThread {
     fn new(
         poll: Poll,
         registry: mio::Registry,
-        queue: Arc<SubmitQueue>,
+        rx: Receiver<Submission>,
         wake: Arc<WakeState>,
     ) -> Self {
         let (resolved_tx, resolved_rx) = crossbeam_channel::unbounded();
@@ -258,10 +244,8 @@ impl IoThread {
         IoThread {
             poll,
             events: Events::with_capacity(1024),
-            queue,
-            inbox: Vec::new(),
-            inbox_bytes: Bytes::new(),
-            inbox_at: 0,
+            rx,
+            more_submissions: false,
             resolved_rx,
             wake,
             conns: Slab::new(),
@@ -286,7 +270,7 @@ impl IoThread {
         }
         let now = self.now();
         self.ctx.now = now;
-        for s in self.inbox.drain(..).chain(self.queue.close()) {
+        for s in self.rx.try_iter() {
             fail(s, stopped());
         }
         let idxs: Vec<usize> = self.conns.iter().map(|(i, _)| i).collect();
@@ -298,7 +282,7 @@ impl IoThread {
     fn turn(&mut self) {
         let now = self.now();
         let timeout = self.poll_timeout(now);
-        let sleep = timeout != Some(Duration::ZERO) && self.wake.about_to_sleep(&self.queue);
+        let sleep = timeout != Some(Duration::ZERO) && self.wake.about_to_sleep(&self.rx);
         let timeout = if sleep { timeout } else { Some(Duration::ZERO) };
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
             if !io::interrupted(&e) {
@@ -344,19 +328,15 @@ impl IoThread {
         self.flush_dirty();
     }
 
-    /// Handles up to `DRAIN_PER_TURN` submissions, taking a fresh batch from the queue when
-    /// the last one is used up.
+    /// Handles up to `DRAIN_PER_TURN` submissions, then pumps each connection they touched.
     fn drain_submissions(&mut self) {
-        if self.inbox.is_empty() {
-            self.inbox_bytes = self.queue.take(&mut self.inbox);
-            self.inbox_at = 0;
+        for _ in 0..DRAIN_PER_TURN {
+            match self.rx.try_recv() {
+                Ok(s) => self.on_submission(s),
+                Err(_) => break,
+            }
         }
-        let n = self.inbox.len().min(DRAIN_PER_TURN);
-        let mut inbox = std::mem::take(&mut self.inbox);
-        for s in inbox.drain(..n) {
-            self.on_submission(s);
-        }
-        self.inbox = inbox;
+        self.more_submissions = !self.rx.is_empty();
         // Once per connection, not per command: deliver, schedule the write, arm the timer.
         let mut touched = std::mem::take(&mut self.ctx.touched);
         for idx in touched.drain(..) {
@@ -369,7 +349,7 @@ impl IoThread {
     }
 
     fn poll_timeout(&self, now: u64) -> Option<Duration> {
-        if !self.ctx.read_again.is_empty() || !self.ctx.dirty.is_empty() || !self.inbox.is_empty() {
+        if !self.ctx.read_again.is_empty() || !self.ctx.dirty.is_empty() || self.more_submissions {
             return Some(Duration::ZERO);
         }
         let timer = self.ctx.wheel.next_expiration();
@@ -420,15 +400,7 @@ impl IoThread {
     fn on_submission(&mut self, s: Submission) {
         let now = self.ctx.now;
         match s {
-            Submission::Command { id, payload, reply, meta } => {
-                let bytes = match payload {
-                    Payload::Own(bytes) => bytes,
-                    Payload::Inline(len) => {
-                        let start = self.inbox_at;
-                        self.inbox_at += len;
-                        self.inbox_bytes.slice(start..self.inbox_at).into()
-                    }
-                };
+            Submission::Command { id, bytes, reply, meta } => {
                 let Some(idx) = self.lookup(id) else {
                     let _ = reply.send(Err(Error::Disconnected("the client was closed".into())));
                     return;
