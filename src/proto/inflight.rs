@@ -23,6 +23,20 @@ impl<T> Default for Fifo<T> {
 }
 
 impl<T> Fifo<T> {
+    /// Gives back storage beyond `keep` entries a burst left behind (only when empty).
+    pub(crate) fn shrink_idle(&mut self, keep: usize) {
+        if self.entries.is_empty() {
+            self.entries.shrink_to(keep);
+            self.minima.shrink_to(keep);
+        }
+    }
+
+    /// Entries the storage holds without reallocating.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.entries.capacity()
+    }
+
     /// Appends an entry with an optional deadline (ms); returns its sequence number.
     pub(crate) fn push(&mut self, deadline: Option<u64>, entry: T) -> u64 {
         let seq = self.next_seq;

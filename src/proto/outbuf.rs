@@ -60,6 +60,19 @@ pub(crate) struct OutBuf {
 }
 
 impl OutBuf {
+    /// Gives back storage beyond `keep` chunks a burst left behind (only when empty).
+    pub(crate) fn shrink_idle(&mut self, keep: usize) {
+        if self.chunks.is_empty() {
+            self.chunks.shrink_to(keep);
+        }
+    }
+
+    /// Chunks the storage holds without reallocating.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.chunks.capacity()
+    }
+
     /// Queues one encoded command and returns the stream offset just past its last byte.
     #[inline]
     pub(crate) fn push(&mut self, command: Encoded) -> u64 {

@@ -199,6 +199,9 @@ pub(crate) struct Session<R> {
     reset_backoff_on_reply: bool,
 }
 
+/// Entries each idle queue keeps room for after [`Session::release_idle_memory`].
+const IDLE_KEEP: usize = 256;
+
 impl<R> Session<R> {
     /// A session that has not started connecting.
     pub(crate) fn new(cfg: SessionConfig) -> Self {
@@ -250,6 +253,29 @@ impl<R> Session<R> {
     /// Requests written or being written and not yet answered.
     pub(crate) fn in_flight(&self) -> usize {
         self.waiting.len()
+    }
+
+    /// Gives back the storage of queues that a burst grew and that are empty now, down to
+    /// room for `IDLE_KEEP` entries each: the I/O thread calls it on its 100 ms sweep, off the
+    /// command path, so a burst of a million commands does not pin its queues' memory forever.
+    pub(crate) fn release_idle_memory(&mut self) {
+        self.waiting.shrink_idle(IDLE_KEEP);
+        self.out.shrink_idle(IDLE_KEEP);
+        if self.events.is_empty() {
+            self.events.shrink_to(IDLE_KEEP);
+        }
+        if self.queue.is_empty() {
+            self.queue.shrink_to(IDLE_KEEP);
+        }
+        if self.delayed.is_empty() {
+            self.delayed.shrink_to(IDLE_KEEP);
+        }
+    }
+
+    /// Storage held by the in-flight, output and offline queues, in entries.
+    #[cfg(test)]
+    pub(crate) fn queue_capacities(&self) -> [usize; 3] {
+        [self.waiting.capacity(), self.out.capacity(), self.queue.capacity()]
     }
 
     /// Hands a request to the session: written now when connected, queued while connecting,

@@ -170,3 +170,40 @@ fn accept_then_close_backs_off() {
     }
     assert!(delays.last() > delays.first(), "no backoff growth: {delays:?}");
 }
+
+/// After a burst, the idle session gives its queues' storage back (the I/O thread calls
+/// `release_idle_memory` on its sweep) and keeps working; while requests are in flight it
+/// keeps everything.
+#[test]
+fn queues_shrink_after_a_burst_once_idle() {
+    const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
+    const BURST: u32 = 10_000;
+    let mut s = ready(true);
+    for i in 0..BURST {
+        s.submit(req(i, PING, None), 0);
+    }
+    s.handle_written(PING.len() * BURST as usize, 0);
+    let mut replies = BytesMut::new();
+    for _ in 0..BURST - 1 {
+        replies.extend_from_slice(b"+PONG\r\n");
+    }
+    s.handle_input(&mut replies, 1);
+    assert_eq!(drain(&mut s).len(), BURST as usize - 1);
+    let grown = s.queue_capacities();
+    assert!(grown[0] >= BURST as usize && grown[1] >= BURST as usize, "{grown:?}");
+    s.release_idle_memory();
+    assert_eq!(s.queue_capacities(), grown, "one request still in flight: nothing released");
+
+    s.handle_input(&mut BytesMut::from(&b"+PONG\r\n"[..]), 2);
+    assert_eq!(drain(&mut s).len(), 1);
+    s.release_idle_memory();
+    let idle = s.queue_capacities();
+    assert!(idle.iter().all(|&c| c < 1_000), "released: {idle:?} (was {grown:?})");
+
+    s.submit(req(BURST, PING, None), 3);
+    s.handle_written(PING.len(), 3);
+    s.handle_input(&mut BytesMut::from(&b"+PONG\r\n"[..]), 4);
+    let answered = drain(&mut s);
+    assert_eq!(answered.len(), 1);
+    assert_eq!(answered[0].1.as_deref().ok(), Some(&b"+PONG\r\n"[..]), "the raw frame");
+}

@@ -207,6 +207,8 @@ impl Conn {
         if self.session.in_flight() > 0 {
             self.session.handle_sweep(ctx.now);
             self.pump(idx, ctx);
+        } else {
+            self.session.release_idle_memory();
         }
     }
 
