@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use redpoll::{Client, Error, Value};
-use support::RedisServer;
+use support::{FakeServer, RedisServer, Script};
 
 fn client_for(server: &RedisServer) -> Client {
     let client = Client::open(&server.url()).expect("open");
@@ -322,4 +322,35 @@ fn commands_that_would_hijack_the_shared_connection_are_refused() {
     // Subcommands of the same containers that do not hijack the connection still go through.
     let name: Option<String> = client.cmd("CLIENT").arg("GETNAME").decode().wait().unwrap();
     assert_eq!(name, None);
+}
+
+/// A status reply that arrives in two reads, followed by an array and an integer: each
+/// caller gets its own reply (the decoder once carried the split line's search offset over
+/// into the next frame, misreading it as a protocol fault and leaving the next caller to time
+/// out).
+#[test]
+fn a_reply_split_across_reads_leaves_the_next_replies_intact() {
+    let server = FakeServer::start(
+        Script::new()
+            .read_request()
+            .send(b"+Stringx")
+            .sleep(Duration::from_millis(50))
+            .send(b"\r\n")
+            .read_request()
+            .send(b"*2\r\n+a\r\n+b\r\n")
+            .read_request()
+            .send(b":1\r\n")
+            .hold(),
+    );
+    let client = Client::builder()
+        .url(server.url())
+        .request_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let kind: String = client.cmd("TYPE").arg("k").decode().wait().unwrap();
+    assert_eq!(kind, "Stringx");
+    let pair: Vec<String> = client.cmd("LRANGE").arg("l").arg(0).arg(-1).decode().wait().unwrap();
+    assert_eq!(pair, ["a", "b"]);
+    let n: i64 = client.cmd("EXISTS").arg("k").decode().wait().unwrap();
+    assert_eq!(n, 1);
 }

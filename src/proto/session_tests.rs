@@ -207,3 +207,51 @@ fn queues_shrink_after_a_burst_once_idle() {
     assert_eq!(answered.len(), 1);
     assert_eq!(answered[0].1.as_deref().ok(), Some(&b"+PONG\r\n"[..]), "the raw frame");
 }
+
+/// A command in three chunks (a large value travels as its own chunk) cut in the middle of
+/// its value by a lost connection: it never reached the server whole, so it is sent again
+/// after the reconnect, whole and in its chunks' order, and its reply is its own.
+#[test]
+fn a_chunked_command_cut_mid_value_is_resent_whole_after_a_reconnect() {
+    use super::outbuf::Encoded;
+    const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
+    let head = Bytes::from_static(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\n");
+    let chunks = vec![head.clone(), Bytes::from_static(b"0123456789"), Bytes::from_static(b"\r\n")];
+    let whole: Vec<u8> = chunks.concat();
+    let mut s = ready(true);
+    s.submit(req(1, PING, None), 0);
+    s.submit(
+        Request {
+            bytes: Encoded::Chunks(chunks),
+            reply: 2,
+            deadline: None,
+            blocking: false,
+            idempotent: false,
+            attempts: 0,
+        },
+        0,
+    );
+    s.handle_written(PING.len() + head.len() + 4, 1);
+    s.handle_input(&mut BytesMut::from(&b"+PONG\r\n"[..]), 2);
+    assert_eq!(drain(&mut s).iter().map(|(id, _)| *id).collect::<Vec<_>>(), [1]);
+    s.handle_closed(crate::Error::connection("reset"), false, 3);
+    assert!(drain(&mut s).is_empty(), "not written whole: kept for a resend, not failed");
+    let mut now = 3;
+    while !s.is_ready() {
+        now = s.poll_timeout().expect("a reconnect is scheduled");
+        s.handle_timeout(now);
+        drain(&mut s);
+        s.handle_connected(now);
+        drain(&mut s);
+    }
+    let mut io = Vec::new();
+    s.out().slices(&mut io, 1024);
+    let sent: Vec<u8> = io.iter().flat_map(|b| b.iter().copied()).collect();
+    assert_eq!(sent, whole, "resent whole, in order");
+    s.handle_written(whole.len(), now);
+    s.handle_input(&mut BytesMut::from(&b"+OK\r\n"[..]), now + 1);
+    let answered = drain(&mut s);
+    assert_eq!(answered.len(), 1);
+    assert_eq!(answered[0].0, 2);
+    assert_eq!(answered[0].1.as_deref().ok(), Some(&b"+OK\r\n"[..]));
+}

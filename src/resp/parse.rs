@@ -152,6 +152,9 @@ impl Decoder {
                 {
                     self.tokens_read += 1;
                 }
+                // The frame may have arrived in parts: where an earlier call stopped looking
+                // for its line end belongs to this frame, not to the next one.
+                self.line_resume = 0;
                 return Ok(Some(len));
             }
         }

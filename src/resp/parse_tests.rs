@@ -333,3 +333,53 @@ fn reset_forgets_the_frame_in_progress() {
     assert_eq!(decoder.bytes_needed(), None);
     assert_eq!(decoder.scan(b":1\r\n").unwrap(), Some(4));
 }
+
+/// Every frame kind cut at every point, completed, then followed by every frame kind: the
+/// decoder finds each next frame's exact end (a quick-path completion once left the line
+/// search of the split frame behind for the next one).
+#[test]
+fn a_frame_completed_after_any_split_leaves_nothing_behind_for_the_next() {
+    let frames: &[&[u8]] = &[
+        b"+OK\r\n",
+        b"+PONG\r\n",
+        b"+Stringx\r\n",
+        b"+a status line longer than thirty-two bytes\r\n",
+        b"-ERR wrong\r\n",
+        b":0\r\n",
+        b":-123456789\r\n",
+        b"$5\r\nhello\r\n",
+        b"$0\r\n\r\n",
+        b"$-1\r\n",
+        b"*2\r\n+a\r\n+b\r\n",
+        b"*-1\r\n",
+        b"*0\r\n",
+        b"_\r\n",
+        b",1.5\r\n",
+        b"#t\r\n",
+        b"(123\r\n",
+        b"=7\r\ntxt:abc\r\n",
+        b"%1\r\n+k\r\n:1\r\n",
+        b"~1\r\n$1\r\nx\r\n",
+        b">2\r\n+message\r\n+m\r\n",
+        b"|1\r\n+ttl\r\n:3\r\n+v\r\n",
+    ];
+    let mut checked = 0;
+    for first in frames {
+        for cut in 1..first.len() {
+            for next in frames {
+                let mut decoder = Decoder::new();
+                assert_eq!(decoder.scan(&first[..cut]).unwrap(), None, "{first:?} cut at {cut}");
+                assert_eq!(decoder.scan(first).unwrap(), Some(first.len()), "{first:?}");
+                let mut rest = next.to_vec();
+                rest.extend_from_slice(b":1\r\n");
+                assert_eq!(
+                    decoder.scan(&rest).unwrap(),
+                    Some(next.len()),
+                    "{next:?} after {first:?} cut at {cut}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 4_000, "{checked}");
+}

@@ -291,6 +291,8 @@ impl<T: FromValue> FromValue for Option<T> {
     fn from_reply(frame: &Bytes, limits: &Limits) -> Result<Self, Error> {
         match &frame[..] {
             b"$-1\r\n" | b"_\r\n" => Ok(None),
+            // Other spellings of a nil length (`$-01`) are the parser's to judge.
+            [b'$', b'-', ..] => parse_reply(frame, limits),
             // Any other bulk frame is not nil (nor an error, nor annotated): it is `T`'s.
             [b'$', ..] => T::from_reply(frame, limits).map(Some),
             _ => parse_reply(frame, limits),

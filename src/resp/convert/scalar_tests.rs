@@ -388,6 +388,8 @@ fn from_reply_fast_paths_agree_with_the_general_path() {
         b":-9223372036854775808\r\n",
         b":9223372036854775808\r\n",
         b"$-1\r\n",
+        b"$-01\r\n",
+        b"$-2\r\n",
         b"_\r\n",
         b"*-1\r\n",
         b"$2\r\n42\r\n",
