@@ -15,6 +15,7 @@ use super::scenario::{encode, Scenario};
 use super::server::{show, Seg, Server, Tag};
 use super::trace::{Step, Trace};
 use crate::error::Error;
+use crate::proto::outbuf::Encoded;
 use crate::proto::session::{Event, Request, Session};
 
 /// The reactor's sweep period.
@@ -42,6 +43,8 @@ pub(super) struct Stats {
     pub(super) refusals: u64,
     /// Requests submitted with `submit_at`.
     pub(super) delayed_submits: u64,
+    /// Requests submitted in two or three chunks.
+    pub(super) chunked: u64,
 }
 
 impl Stats {
@@ -49,6 +52,7 @@ impl Stats {
         self.tally.add(&o.tally);
         self.refusals += o.refusals;
         self.delayed_submits += o.delayed_submits;
+        self.chunked += o.chunked;
         self.steps += o.steps;
         self.virtual_ms += o.virtual_ms;
         self.connects += o.connects;
@@ -108,6 +112,9 @@ pub(super) struct Sim {
     /// `submit_at`, or refused (the client read the refusal). They leave at the first timer
     /// at or after that time.
     parked: BTreeMap<u64, u64>,
+    /// Decides which commands travel in chunks (as a large value does: `Encoded::Chunks`), on
+    /// a stream of its own so that every other draw of a seed stays what it was.
+    chunker: Rng,
     stats: Stats,
 }
 
@@ -154,6 +161,7 @@ impl Sim {
             lost: None,
             dropped: false,
             parked: BTreeMap::new(),
+            chunker: Rng::new(seed ^ 0xC4A2_71B3_9D05_E6F8),
             stats: Stats::default(),
         }
     }
@@ -450,8 +458,8 @@ impl Sim {
         let terminal = self.session.terminal_error().is_some();
         self.in_submit = Some((id, self.session.queued(), terminal));
         let blocking = spec.kind == Kind::Blpop;
-        let req =
-            Request { bytes: bytes.into(), reply: id, deadline, blocking, idempotent, attempts: 0 };
+        let bytes = self.maybe_chunked(bytes);
+        let req = Request { bytes, reply: id, deadline, blocking, idempotent, attempts: 0 };
         if delay.is_some() {
             self.stats.delayed_submits += 1;
             self.parked.insert(id, due);
@@ -462,6 +470,24 @@ impl Sim {
         let r = self.pump();
         self.in_submit = None;
         r
+    }
+
+    /// A third of the commands in two or three chunks cut at random points (slices of the same
+    /// bytes, so `owners` still knows every byte's command); the rest whole.
+    fn maybe_chunked(&mut self, bytes: Bytes) -> Encoded {
+        let len = bytes.len() as u64;
+        if len < 3 || !self.chunker.chance(33) {
+            return bytes.into();
+        }
+        // Every chunk holds at least one byte.
+        let a = self.chunker.range(1, len - 1);
+        self.stats.chunked += 1;
+        if a == len - 1 || self.chunker.chance(50) {
+            return Encoded::Chunks(vec![bytes.slice(..a as usize), bytes.slice(a as usize..)]);
+        }
+        let b = self.chunker.range(a + 1, len - 1) as usize;
+        let a = a as usize;
+        Encoded::Chunks(vec![bytes.slice(..a), bytes.slice(a..b), bytes.slice(b..)])
     }
 
     /// Writes from the session's out buffer as the reactor's `flush` does, recording which

@@ -70,6 +70,7 @@ fn sim_seeds() {
             ("blind resends of idempotent requests", t.blind_resends),
             ("requests run twice", t.executed_twice),
             ("delayed submissions", total.delayed_submits),
+            ("requests submitted in chunks", total.chunked),
             ("held-back requests timed out", t.expired_held_back),
             ("requests a write stalled in", t.stuck_writes),
         ];
