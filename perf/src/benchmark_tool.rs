@@ -13,6 +13,8 @@ use crate::scenario::{Scenario, Shape, Transport};
 pub struct Target {
     pub host: String,
     pub port: u16,
+    /// `--user`, `-a`, `--dbnum` from `REDIS_URL` (see `machine::benchmark_auth_args`).
+    pub auth: Vec<String>,
     /// The TLS server of the (e) rows: host, port and the CA file to verify it with.
     pub tls: Option<(String, u16, std::path::PathBuf)>,
 }
@@ -47,7 +49,9 @@ pub fn run(
 ) -> Result<Sample, String> {
     let mut cmd = Command::new("redis-benchmark");
     match (sc.transport, &target.tls) {
-        (Transport::Tcp, _) => cmd.args(["-h", &target.host, "-p", &target.port.to_string()]),
+        (Transport::Tcp, _) => {
+            cmd.args(["-h", &target.host, "-p", &target.port.to_string()]).args(&target.auth)
+        }
         (Transport::Tls, Some((host, port, ca))) => {
             cmd.args(["-h", host, "-p", &port.to_string(), "--tls", "--cacert"]).arg(ca)
         }

@@ -91,6 +91,57 @@ impl TlsServer {
     }
 }
 
+/// redis-benchmark's arguments for the credentials and database of
+/// `redis://[user[:pass]@]host[:port][/db]`: `--user`, `-a` (percent-decoded) and `--dbnum`.
+/// redis-benchmark has no other way to take a password than its command line, where local
+/// users can see it (`ps`): use a throwaway password for benchmark servers.
+pub fn benchmark_auth_args(url: &str) -> Vec<String> {
+    let Some(rest) = url.strip_prefix("redis://") else { return Vec::new() };
+    let mut args = Vec::new();
+    let (userinfo, hostpart) = match rest.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, rest),
+    };
+    if let Some(userinfo) = userinfo {
+        let (user, pass) = match userinfo.split_once(':') {
+            Some((u, p)) => (u, Some(p)),
+            None => (userinfo, None),
+        };
+        // redis-benchmark takes a user name only with a password (`AUTH user pass`).
+        if let Some(pass) = pass {
+            if !user.is_empty() {
+                args.extend(["--user".to_owned(), percent_decode(user)]);
+            }
+            args.extend(["-a".to_owned(), percent_decode(pass)]);
+        }
+    }
+    if let Some(db) = hostpart.split_once('/').map(|(_, d)| d).filter(|d| !d.is_empty()) {
+        args.extend(["--dbnum".to_owned(), db.to_owned()]);
+    }
+    args
+}
+
+/// `%XX` escapes decoded (invalid ones kept as they are).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// `redis://[user[:pass]@]host[:port][/db]` → (host, port); None for anything else.
 fn host_port(url: &str) -> Option<(String, u16)> {
     let rest = url.strip_prefix("redis://")?;
@@ -185,5 +236,10 @@ mod tests {
         assert_eq!(host_port("redis://:pw@10.1.2.3:7000/2"), Some(("10.1.2.3".into(), 7000)));
         assert_eq!(host_port("redis://localhost"), Some(("localhost".into(), 6379)));
         assert_eq!(host_port("rediss://h:1"), None);
+        assert_eq!(benchmark_auth_args("redis://127.0.0.1:6379"), Vec::<String>::new());
+        assert_eq!(benchmark_auth_args("redis://:p%40ss@h:1/2"), ["-a", "p@ss", "--dbnum", "2"]);
+        assert_eq!(benchmark_auth_args("redis://ada:pw@h"), ["--user", "ada", "-a", "pw"]);
+        assert_eq!(benchmark_auth_args("redis://h/"), Vec::<String>::new());
+        assert_eq!(benchmark_auth_args("redis://ada@h"), Vec::<String>::new());
     }
 }

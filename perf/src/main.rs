@@ -59,7 +59,8 @@ const USAGE: &str =
   --clients L  only these clients (redpoll_wait, redpoll_await, redis_blocking,
                redis_multiplexed, fred, redis_benchmark), comma-separated
 
-REDIS_URL=redis://host:port uses that server instead of starting one. The TLS rows (e) always
+REDIS_URL=redis://[user:password@]host:port[/db] uses that server instead of starting one
+(redis-benchmark gets the password on its command line: use a throwaway one). The TLS rows (e) always
 run against a TLS redis-server of the harness's own, with certificates generated at start.
 Criterion benches: cargo bench -p perf --bench parsers; cargo bench --bench roundtrip";
 
@@ -210,6 +211,7 @@ fn compare(o: &Options) -> Result<(), String> {
         (Ok(_), Some((host, port))) => Some(benchmark_tool::Target {
             host: host.clone(),
             port: *port,
+            auth: machine::benchmark_auth_args(&server.url),
             tls: tls.as_ref().map(|t| ("127.0.0.1".to_owned(), t.port, t.ca.clone())),
         }),
         (Err(e), _) => {
