@@ -162,6 +162,17 @@ fn category_x(i: usize, n: usize) -> f64 {
     LEFT + width * (i as f64 + 0.5) / n.max(1) as f64
 }
 
+/// The name of category `i` of `n` under the x axis.
+fn category_label(out: &mut String, i: usize, n: usize, name: &str) {
+    let _ = writeln!(
+        out,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+        category_x(i, n),
+        H - BOTTOM + 18.0,
+        esc(name)
+    );
+}
+
 /// A line per series over the categories, with min–max whiskers.
 pub fn line_chart(axes: &Axes<'_>, series: &[Series]) -> String {
     let all = series.iter().flat_map(|s| {
@@ -172,13 +183,7 @@ pub fn line_chart(axes: &Axes<'_>, series: &[Series]) -> String {
     frame(&mut out, axes, &scale, series);
     let n = axes.categories.len();
     for (i, c) in axes.categories.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            category_x(i, n),
-            H - BOTTOM + 18.0,
-            esc(c)
-        );
+        category_label(&mut out, i, n, c);
     }
     for (k, s) in series.iter().enumerate() {
         let color = COLORS[k % COLORS.len()];
@@ -229,13 +234,7 @@ pub fn bar_chart(axes: &Axes<'_>, series: &[Series]) -> String {
     let base = scale.y(scale.lo);
     for (i, c) in axes.categories.iter().enumerate() {
         let gx = LEFT + group_w * i as f64 + group_w * 0.1;
-        let _ = writeln!(
-            out,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            category_x(i, n),
-            H - BOTTOM + 18.0,
-            esc(c)
-        );
+        category_label(&mut out, i, n, c);
         for (k, s) in series.iter().enumerate() {
             let Some(Some(v)) = s.values.get(i) else { continue };
             let y = scale.y(*v);

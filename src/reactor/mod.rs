@@ -205,8 +205,6 @@ struct IoThread {
     poll: Poll,
     events: Events,
     rx: Receiver<Submission>,
-    /// The last turn stopped at `DRAIN_PER_TURN` with submissions left in the queue.
-    more_submissions: bool,
     resolved_rx: Receiver<Resolved>,
     wake: Arc<WakeState>,
     conns: Slab<Conn>,
@@ -245,7 +243,6 @@ impl IoThread {
             poll,
             events: Events::with_capacity(1024),
             rx,
-            more_submissions: false,
             resolved_rx,
             wake,
             conns: Slab::new(),
@@ -336,7 +333,6 @@ impl IoThread {
                 Err(_) => break,
             }
         }
-        self.more_submissions = !self.rx.is_empty();
         // Once per connection, not per command: deliver, schedule the write, arm the timer.
         let mut touched = std::mem::take(&mut self.ctx.touched);
         for idx in touched.drain(..) {
@@ -349,7 +345,9 @@ impl IoThread {
     }
 
     fn poll_timeout(&self, now: u64) -> Option<Duration> {
-        if !self.ctx.read_again.is_empty() || !self.ctx.dirty.is_empty() || self.more_submissions {
+        // Submissions left in the queue (more than `DRAIN_PER_TURN`) keep the thread awake
+        // through `WakeState::about_to_sleep`.
+        if !self.ctx.read_again.is_empty() || !self.ctx.dirty.is_empty() {
             return Some(Duration::ZERO);
         }
         let timer = self.ctx.wheel.next_expiration();

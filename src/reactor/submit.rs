@@ -104,10 +104,7 @@ pub(crate) fn share_short(bytes: &[u8]) -> Bytes {
         arena.split().freeze()
     };
     SHORT
-        .try_with(|arena| match arena.try_borrow_mut() {
-            Ok(mut arena) => copy(&mut arena),
-            Err(_) => Bytes::copy_from_slice(bytes),
-        })
+        .try_with(|arena| copy(&mut arena.borrow_mut()))
         // During thread teardown: a buffer of its own.
         .unwrap_or_else(|_| Bytes::copy_from_slice(bytes))
 }

@@ -20,13 +20,14 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A client for `sc`'s server: TLS ones trust the run's CA (rustls, ring provider).
 pub fn client(sc: &Scenario, env: &Env) -> Result<redis::Client, String> {
-    let url = match env.target(sc)? {
+    let target = env.target(sc)?;
+    let url = match &target {
         Target::Tcp { url } => url,
         Target::Tls(t) => t.url.as_str(),
     };
     let info = url.into_connection_info().map_err(err("redis-rs url"))?;
     let info = info.set_tcp_settings(TcpSettings::default().set_nodelay(true));
-    match env.target(sc)? {
+    match target {
         Target::Tcp { .. } => redis::Client::open(info),
         Target::Tls(t) => redis::Client::build_with_tls(
             info,
