@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::commands::{self, BlockTimeout, CommandFlags, CommandInfo};
+use bytes::Bytes;
+
+use crate::commands::{self, BlockTimeout, CommandFlags, CommandInfo, Commands, Shared};
 use crate::config::{ClientBuilder, Config, RetryPolicy, ServerAddr};
 use crate::error::Error;
 use crate::fork;
@@ -17,7 +19,7 @@ use crate::proto::session::SessionConfig;
 use crate::reactor::{
     self, CommandMeta, Hooks, Open, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
 };
-use crate::resp::{CommandBuf, Limits, Value};
+use crate::resp::{CommandBuf, Limits};
 
 /// A Redis client: one connection, multiplexed, shared by every clone.
 ///
@@ -36,17 +38,32 @@ use crate::resp::{CommandBuf, Limits, Value};
 /// let n: i64 = client.incr("hits").wait()?;
 /// # Ok(()) }
 /// ```
+///
+/// Every command method (one per Redis command and subcommand) comes from
+/// [`Commands`], which `Client` dereferences to: no trait import is needed.
 #[derive(Clone)]
 pub struct Client {
-    core: Arc<ClientCore>,
+    commands: Commands<Shared>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("id", &self.core.id)
-            .field("server", &self.core.server)
-            .finish()
+        self.commands.receiver.core.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for ClientCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("id", &self.id).field("server", &self.server).finish()
+    }
+}
+
+impl std::ops::Deref for Client {
+    type Target = Commands<Shared>;
+
+    /// The command methods.
+    fn deref(&self) -> &Commands<Shared> {
+        &self.commands
     }
 }
 
@@ -75,6 +92,8 @@ pub(crate) struct ClientCore {
     idempotent_commands: Vec<String>,
     /// The user's retry policy; when set, the session's own resends are off.
     pub(crate) retry_policy: Option<RetryPolicy>,
+    /// The key prefix (`ClientBuilder::prefix`), if any.
+    pub(crate) prefix: Option<Bytes>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -436,11 +455,12 @@ impl Client {
             retry_written: config.retry_maybe_executed,
             idempotent_commands: config.idempotent_commands.clone(),
             retry_policy: config.retry_policy.clone(),
+            prefix: config.prefix.clone(),
         };
         if let Some(reactor) = &core.reactor {
             reactor.submit(core.spec.open(id));
         }
-        Ok(Client { core: Arc::new(core) })
+        Ok(Client { commands: Commands::new(Shared { core: Arc::new(core) }) })
     }
 
     /// A handle that resolves once the connection has completed its handshake, or fails with
@@ -449,33 +469,6 @@ impl Client {
     /// Waiting for it is optional: commands sent before the connection is up wait in the
     /// offline queue.
     pub fn connect(&self) -> Cmd<'_, ()> {
-        Cmd::connect(&self.core)
-    }
-
-    /// Any command, by name, with arguments added by [`Cmd::arg`]; the reply is a [`Value`]
-    /// unless [`Cmd::decode`] asks for another type.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # fn main() -> Result<(), redpoll::Error> {
-    /// # let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
-    /// let raw: redpoll::Value = client.cmd("OBJECT").arg("ENCODING").arg("greeting").wait()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn cmd(&self, name: &str) -> Cmd<'_, Value> {
-        Cmd::new(&self.core, name)
-    }
-
-    /// A command of a hand-written method: `name` must be a command that may go over a shared
-    /// connection; its table entry is looked up once per process (`cell`), not per command.
-    pub(crate) fn known_cmd(
-        &self,
-        name: &'static str,
-        cell: &'static OnceLock<Option<&'static CommandInfo>>,
-    ) -> Cmd<'_, Value> {
-        let info = *cell.get_or_init(|| commands::lookup(&[name]));
-        debug_assert!(info.and_then(unshareable).is_none(), "{name} cannot be shared");
-        Cmd::known(&self.core, name, info)
+        Cmd::connect(&self.commands.receiver)
     }
 }

@@ -13,13 +13,14 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 use crate::client::{self, ClientCore};
-use crate::commands::CommandInfo;
+use crate::commands::prefix::ReplyKeys;
+use crate::commands::{CommandInfo, Shared};
 use crate::error::Error;
 use crate::fork;
 use crate::oneshot;
 use crate::proto::outbuf::Encoded;
 use crate::reactor::{self, CommandMeta};
-use crate::resp::{CommandBuf, FromValue, Limits, ToArg, Value};
+use crate::resp::{parse_frame, CommandBuf, FromValue, Limits, ToArg, Value};
 
 /// Commands whose encoding is at most about this long are copied into the caller thread's
 /// arena (no allocation of their own crosses threads); longer ones travel as the `Bytes` they
@@ -41,21 +42,25 @@ thread_local! {
 ///
 /// `T` is the type the reply decodes into. Each command method picks the natural one (an
 /// integer reply is `i64`, `+OK` is `()`, a nullable bulk string is `Option<Bytes>`);
-/// [`decode`](Cmd::decode) picks another.
+/// [`decode`](Cmd::decode) picks another. `R` is the receiver the command was built for
+/// ([`Shared`]: a client's connection); `O` names the typed options the command offers
+/// (`client.set(k, v).ex(10).nx()`, see [`opts`](crate::commands::opts)). Options are written
+/// in the order the command's syntax wants, whatever order they were called in; calling one
+/// of a set of alternatives (`.ex()`, `.px()`, `.keepttl()`) replaces the one called before.
 ///
 /// # Examples
 ///
 /// ```no_run
 /// # fn main() -> Result<(), redpoll::Error> {
 /// let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
-/// client.set("greeting", "hello").wait()?;
+/// client.set("greeting", "hello").ex(60).wait()?;
 /// let s: Option<String> = client.get("greeting").decode().wait()?;
 /// let len: i64 = client.cmd("STRLEN").arg("greeting").decode().wait()?;
 /// # Ok(()) }
 /// ```
 #[must_use = "a command does nothing until it is sent with .wait(), .await or .send()"]
-pub struct Cmd<'c, T = Value> {
-    core: &'c Arc<ClientCore>,
+pub struct Cmd<'r, T = Value, R = Shared, O = ()> {
+    receiver: &'r R,
     buf: CommandBuf,
     kind: Kind,
     /// The command-table entry, when the method that built the command knew it (and knew
@@ -63,7 +68,10 @@ pub struct Cmd<'c, T = Value> {
     known: Option<Option<&'static CommandInfo>>,
     timeout: Option<Duration>,
     idempotent: bool,
-    _reply: PhantomData<fn() -> T>,
+    /// Option slots, marked keys, the prefix opt-out; empty (no allocation) for a command
+    /// built without options.
+    marks: Vec<Mark>,
+    _reply: PhantomData<fn() -> (T, O)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,46 +80,61 @@ enum Kind {
     Connect,
 }
 
-impl<'c, T> Cmd<'c, T> {
-    /// A command named `name` (its first argument) on the given connection.
-    pub(crate) fn new(core: &'c Arc<ClientCore>, name: &str) -> Self {
+/// Where a command's arguments come from, recorded while it is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mark {
+    /// The arguments from index `at` on (until the next slot) are the syntax element
+    /// `slot`; a later slot of the same number replaces them unless `repeat`.
+    Slot { slot: u16, at: u32, repeat: bool },
+    /// The argument at index `at` is a key (for the prefix).
+    Key { at: u32 },
+    /// No prefix for this command.
+    NoPrefix,
+}
+
+/// The slot of arguments appended by [`Cmd::arg`] after typed options: last.
+const TRAILING: u16 = u16::MAX;
+
+impl<'r, T, R> Cmd<'r, T, R> {
+    /// A command named `name` (its first argument) for the receiver.
+    pub(crate) fn new(receiver: &'r R, name: &str) -> Self {
         let mut buf = CommandBuf::reuse(SPARE.try_with(Cell::take).unwrap_or_default());
         buf.push(name.as_bytes());
         Cmd {
-            core,
+            receiver,
             buf,
             kind: Kind::Command,
             known: None,
             timeout: None,
             idempotent: false,
+            marks: Vec::new(),
             _reply: PhantomData,
         }
     }
+}
 
-    /// A command of a method that knows its table entry (`None`: not in the table) and that
-    /// the command may go over a shared connection.
-    pub(crate) fn known(
-        core: &'c Arc<ClientCore>,
-        name: &str,
-        info: Option<&'static CommandInfo>,
-    ) -> Self {
-        Cmd { known: Some(info), ..Cmd::new(core, name) }
-    }
-
-    /// The handle of `client.connect()`: resolves once the handshake is done.
-    pub(crate) fn connect(core: &'c Arc<ClientCore>) -> Self {
+impl<'r, T, R, O> Cmd<'r, T, R, O> {
+    /// A command of a generated method: its table entry is known (a `static`), and so is
+    /// that it may go over the receiver's connection.
+    #[inline]
+    pub(crate) fn method(receiver: &'r R, info: &'static CommandInfo, name: &'static str) -> Self {
+        let mut buf = CommandBuf::reuse(SPARE.try_with(Cell::take).unwrap_or_default());
+        buf.push(name.as_bytes());
         Cmd {
-            core,
-            buf: CommandBuf::new(),
-            kind: Kind::Connect,
-            known: None,
+            receiver,
+            buf,
+            kind: Kind::Command,
+            known: Some(Some(info)),
             timeout: None,
             idempotent: false,
+            marks: Vec::new(),
             _reply: PhantomData,
         }
     }
 
     /// Appends an argument (or several, for a slice or a `Vec`).
+    ///
+    /// After typed options, the arguments go last, after every option.
     ///
     /// # Examples
     ///
@@ -122,19 +145,69 @@ impl<'c, T> Cmd<'c, T> {
     /// # Ok(()) }
     /// ```
     pub fn arg<A: ToArg>(mut self, arg: A) -> Self {
+        if !self.marks.is_empty() {
+            self.mark_slot(TRAILING, true);
+        }
         arg.write_args(&mut self.buf);
         self
     }
 
+    /// Appends an argument that is a key: with a key prefix set, it is prefixed like the
+    /// keys the command specs know. For commands the specs do not know (a module's), this is
+    /// how a prefixed client learns where their keys are.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), redpoll::Error> {
+    /// let client = redpoll::Client::builder().url("redis://127.0.0.1").prefix("app:").build()?;
+    /// let doc: redpoll::Value = client.cmd("JSON.GET").key("doc").arg("$").wait()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn key<K: ToArg>(mut self, key: K) -> Self {
+        if !self.marks.is_empty() {
+            self.mark_slot(TRAILING, true);
+        }
+        let first = self.buf.argc();
+        key.write_args(&mut self.buf);
+        for at in first..self.buf.argc() {
+            self.marks.push(Mark::Key { at: at as u32 });
+        }
+        self
+    }
+
+    /// Sends this one command without the client's key prefix: its arguments go out as
+    /// written.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), redpoll::Error> {
+    /// let client = redpoll::Client::builder().url("redis://127.0.0.1").prefix("app:").build()?;
+    /// let shared: Option<bytes::Bytes> = client.get("global:motd").no_prefix().wait()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn no_prefix(mut self) -> Self {
+        self.marks.push(Mark::NoPrefix);
+        self
+    }
+
     /// Decodes the reply into `U` instead of the command's default type.
-    pub fn decode<U: FromValue>(self) -> Cmd<'c, U> {
+    pub fn decode<U: FromValue>(self) -> Cmd<'r, U, R, O> {
+        self.reply()
+    }
+
+    /// The same command with another reply type (an option that changes the reply).
+    #[inline]
+    pub(crate) fn reply<U>(self) -> Cmd<'r, U, R, O> {
         Cmd {
-            core: self.core,
+            receiver: self.receiver,
             buf: self.buf,
             kind: self.kind,
             known: self.known,
             timeout: self.timeout,
             idempotent: self.idempotent,
+            marks: self.marks,
             _reply: PhantomData,
         }
     }
@@ -158,13 +231,197 @@ impl<'c, T> Cmd<'c, T> {
         self
     }
 
+    /// Appends a value of the command's syntax (generated methods and options: no slot of
+    /// its own, unlike [`Cmd::arg`]).
+    #[inline]
+    pub(crate) fn val<A: ToArg>(mut self, value: A) -> Self {
+        value.write_args(&mut self.buf);
+        self
+    }
+
+    /// Appends a literal keyword of the command's syntax.
+    #[inline]
+    pub(crate) fn token(mut self, token: &'static str) -> Self {
+        self.buf.push(token.as_bytes());
+        self
+    }
+
+    /// Appends `items` preceded by how many arguments they are (`numkeys`, `numfields`).
+    pub(crate) fn counted<A: ToArg>(mut self, items: A) -> Self {
+        let mut tail = CommandBuf::with_capacity(0);
+        items.write_args(&mut tail);
+        self.buf.push_uint(tail.argc() as u64);
+        self.buf.append(tail);
+        self
+    }
+
+    /// The arguments appended next are the syntax element `slot` (a required argument that
+    /// follows optional ones).
+    #[inline]
+    pub(crate) fn at(mut self, slot: u16) -> Self {
+        self.mark_slot(slot, true);
+        self
+    }
+
+    /// The arguments appended next are the option `slot`, replacing an earlier call of the
+    /// same option (or of an alternative to it).
+    #[inline]
+    pub(crate) fn opt(mut self, slot: u16) -> Self {
+        self.mark_slot(slot, false);
+        self
+    }
+
+    /// The arguments appended next are one more of the repeatable option `slot`.
+    #[inline]
+    pub(crate) fn opt_repeat(mut self, slot: u16) -> Self {
+        self.mark_slot(slot, true);
+        self
+    }
+
+    fn mark_slot(&mut self, slot: u16, repeat: bool) {
+        self.marks.push(Mark::Slot { slot, at: self.buf.argc() as u32, repeat });
+    }
+
+    /// The receiver the command was built for.
+    #[cfg(test)]
+    pub(crate) fn receiver_for_tests(&self) -> &'r R {
+        self.receiver
+    }
+
+    /// What every receiver does before a command leaves the caller: finds its table entry
+    /// (known, or looked up by name), puts its options in syntax order and applies the key
+    /// prefix. Returns the entry and the finished arguments.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] when a prefix is set and the command's keys cannot be found.
+    pub(crate) fn prepare(
+        mut self,
+        prefix: Option<&[u8]>,
+    ) -> Result<(Option<&'static CommandInfo>, CommandBuf), Error> {
+        let info = match self.known {
+            Some(info) => info,
+            None => client::command_info(&self.buf),
+        };
+        self.finalize(info, prefix)?;
+        Ok((info, self.buf))
+    }
+
+    /// Puts the options in syntax order and applies the key prefix, if any; called once,
+    /// right before the command leaves the caller.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] when a prefix is set and the command's keys cannot be found.
+    fn finalize(
+        &mut self,
+        info: Option<&'static CommandInfo>,
+        prefix: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        let prefix = prefix.filter(|_| !self.marks.contains(&Mark::NoPrefix));
+        let reordered = self.order();
+        if prefix.is_none() && reordered.is_none() {
+            return Ok(());
+        }
+        let order: Vec<usize> = reordered.unwrap_or_else(|| (0..self.buf.argc()).collect());
+        let mut prefixed = Vec::new();
+        if let Some(prefix) = prefix {
+            // Where each marked key ends up once the arguments are in order.
+            let marked: Vec<usize> = self
+                .marks
+                .iter()
+                .filter_map(|m| match m {
+                    Mark::Key { at } => order.iter().position(|&i| i == *at as usize),
+                    _ => None,
+                })
+                .collect();
+            let all: Vec<&[u8]> = self.buf.args().collect();
+            let args: Vec<&[u8]> = order.iter().filter_map(|&i| all.get(i).copied()).collect();
+            let positions = crate::commands::prefix::positions(info, &args, &marked)?;
+            // `rebuild` names arguments by their index before the reordering.
+            prefixed = positions.iter().filter_map(|&p| order.get(p).copied()).collect();
+            prefixed.sort_unstable();
+            if prefixed.is_empty() && order.iter().enumerate().all(|(i, &o)| i == o) {
+                return Ok(());
+            }
+            self.buf = self.buf.rebuild(&order, &prefixed, prefix);
+            return Ok(());
+        }
+        self.buf = self.buf.rebuild(&order, &prefixed, &[]);
+        Ok(())
+    }
+
+    /// The argument order the option slots ask for, or `None` when the arguments are in
+    /// order already.
+    fn order(&self) -> Option<Vec<usize>> {
+        let mut runs: Vec<(u16, usize, bool)> = Vec::new();
+        for mark in &self.marks {
+            if let Mark::Slot { slot, at, repeat } = *mark {
+                runs.push((slot, at as usize, repeat));
+            }
+        }
+        if runs.is_empty() {
+            return None;
+        }
+        let argc = self.buf.argc();
+        // (slot, first, end) of each run, in call order; run 0 is what precedes the marks.
+        let mut spans: Vec<(u16, usize, usize, bool)> = Vec::with_capacity(runs.len() + 1);
+        spans.push((0, 0, runs[0].1, true));
+        for (i, &(slot, at, repeat)) in runs.iter().enumerate() {
+            let end = runs.get(i + 1).map_or(argc, |r| r.1);
+            spans.push((slot, at, end, repeat));
+        }
+        // A non-repeatable slot keeps only its last run.
+        let mut keep = vec![true; spans.len()];
+        for i in 0..spans.len() {
+            if !spans[i].3 && spans[i + 1..].iter().any(|s| s.0 == spans[i].0) {
+                keep[i] = false;
+            }
+        }
+        let sorted = spans.windows(2).all(|w| w[0].0 <= w[1].0);
+        if sorted && keep.iter().all(|&k| k) {
+            return None;
+        }
+        let mut kept: Vec<&(u16, usize, usize, bool)> =
+            spans.iter().zip(&keep).filter(|(_, &k)| k).map(|(s, _)| s).collect();
+        kept.sort_by_key(|s| s.0); // stable: repeated slots keep their call order
+        Some(kept.iter().flat_map(|s| s.1..s.2).collect())
+    }
+}
+
+impl<'r, T> Cmd<'r, T, Shared> {
+    /// The handle of `client.connect()`: resolves once the handshake is done.
+    pub(crate) fn connect(receiver: &'r Shared) -> Self {
+        Cmd {
+            receiver,
+            buf: CommandBuf::new(),
+            kind: Kind::Connect,
+            known: None,
+            timeout: None,
+            idempotent: false,
+            marks: Vec::new(),
+            _reply: PhantomData,
+        }
+    }
+}
+
+impl<'r, T, O> Cmd<'r, T, Shared, O> {
     /// Sends the command now and returns the handle of its reply.
-    pub fn send(self) -> Reply<T> {
+    pub fn send(mut self) -> Reply<T> {
+        let receiver = self.receiver;
+        let core = &receiver.core;
         let (tx, rx) = oneshot::channel();
-        let limits = self.core.limits;
-        let mut retry = None;
+        let limits = core.limits;
+        let mut reply = Reply {
+            rx,
+            limits,
+            retry: None,
+            unprefix: None,
+            generation: fork::generation(),
+            _reply: PhantomData,
+        };
         match self.kind {
-            Kind::Connect => self.core.submit_connect(tx),
+            Kind::Connect => core.submit_connect(tx),
             Kind::Command => {
                 let (info, unshareable) = match self.known {
                     Some(info) => (info, None),
@@ -175,42 +432,50 @@ impl<'c, T> Cmd<'c, T> {
                 };
                 if let Some(why) = unshareable {
                     let _ = tx.send(Err(Error::Usage(why)));
-                    return Reply {
-                        rx,
-                        limits,
-                        retry,
-                        generation: fork::generation(),
-                        _reply: PhantomData,
-                    };
+                    return reply;
                 }
-                let meta = self.core.meta_for(info, &self.buf, self.timeout, self.idempotent);
-                if self.core.retry_policy.is_some() {
+                let (timeout, idempotent) = (self.timeout, self.idempotent);
+                let unprefixed = self.marks.contains(&Mark::NoPrefix);
+                self.known = Some(info);
+                let buf = match self.prepare(core.prefix.as_deref()) {
+                    Ok((_, buf)) => buf,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return reply;
+                    }
+                };
+                if let (Some(prefix), Some(info), false) = (&core.prefix, info, unprefixed) {
+                    reply.unprefix = crate::commands::prefix::reply_keys(info)
+                        .map(|keys| Box::new((keys, prefix.clone())));
+                }
+                let meta = core.meta_for(info, &buf, timeout, idempotent);
+                if core.retry_policy.is_some() {
                     // Only with a user's policy does the reply keep what a resend needs.
-                    let bytes = self.buf.finish();
-                    retry = Some(Box::new(Retry {
-                        core: Arc::clone(self.core),
+                    let bytes = buf.finish();
+                    reply.retry = Some(Box::new(Retry {
+                        core: Arc::clone(core),
                         bytes: bytes.clone(),
                         meta,
                         info,
                         attempt: 0,
                     }));
-                    self.core.submit(bytes, tx, meta);
-                } else if self.buf.has_shared() {
+                    core.submit(bytes, tx, meta);
+                } else if buf.has_shared() {
                     // Large values go out from the caller's own memory.
-                    let chunks = Encoded::Chunks(self.buf.finish_chunks());
-                    self.core.submit(chunks, tx, meta);
-                } else if self.buf.body_len() > COPY_MAX {
+                    let chunks = Encoded::Chunks(buf.finish_chunks());
+                    core.submit(chunks, tx, meta);
+                } else if buf.body_len() > COPY_MAX {
                     // Copying a long command once more would cost more than its allocation.
-                    self.core.submit(self.buf.finish(), tx, meta);
+                    core.submit(buf.finish(), tx, meta);
                 } else {
-                    let mut buf = self.buf;
-                    self.core.submit_short(buf.encoded(), tx, meta);
+                    let mut buf = buf;
+                    core.submit_short(buf.encoded(), tx, meta);
                     // Copied: the buffer serves this thread's next command.
                     let _ = SPARE.try_with(|spare| spare.set(buf.into_storage()));
                 }
             }
         }
-        Reply { rx, limits, retry, generation: fork::generation(), _reply: PhantomData }
+        reply
     }
 
     /// Sends the command and blocks the calling thread until its reply arrives.
@@ -219,7 +484,7 @@ impl<'c, T> Cmd<'c, T> {
     ///
     /// Whatever the command or the connection produced: [`Error::Redis`] for an error reply,
     /// [`Error::Timeout`], [`Error::Connection`], [`Error::Conversion`] if the reply does not
-    /// fit `T`.
+    /// fit `T`, [`Error::Usage`] for a command this connection must not run.
     ///
     /// # Panics
     ///
@@ -232,14 +497,14 @@ impl<'c, T> Cmd<'c, T> {
     }
 }
 
-impl<T> std::fmt::Debug for Cmd<'_, T> {
+impl<T, R, O> std::fmt::Debug for Cmd<'_, T, R, O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Arguments may hold secrets (AUTH, values): show only their count.
         f.debug_struct("Cmd").field("args", &self.buf.argc()).field("kind", &self.kind).finish()
     }
 }
 
-impl<'c, T: FromValue> IntoFuture for Cmd<'c, T> {
+impl<'c, T: FromValue, O> IntoFuture for Cmd<'c, T, Shared, O> {
     type Output = Result<T, Error>;
     type IntoFuture = Reply<T>;
 
@@ -258,6 +523,8 @@ pub struct Reply<T = Value> {
     limits: Limits,
     /// What a resend needs, kept only when the client has a retry policy.
     retry: Option<Box<Retry>>,
+    /// With a key prefix: where the reply holds keys, and the prefix to take off them.
+    unprefix: Option<Box<(ReplyKeys, Bytes)>>,
     /// The fork generation it was sent in: in a child, nothing will ever answer it.
     generation: u64,
     _reply: PhantomData<fn() -> T>,
@@ -316,7 +583,8 @@ impl<T: FromValue> Reply<T> {
                     "sent before fork(); only the parent gets its reply".into(),
                 ));
             }
-            let result = decode(self.rx.wait().unwrap_or_else(|_| Err(closed())), &self.limits);
+            let raw = self.rx.wait().unwrap_or_else(|_| Err(closed()));
+            let result = decode(raw, &self.limits, self.unprefix.as_deref());
             match (&result, self.retry.as_mut()) {
                 (Err(e), Some(retry)) => match retry.again(e) {
                     Some(rx) => {
@@ -344,9 +612,11 @@ impl<T: FromValue> Future for Reply<T> {
         loop {
             let result = match Pin::new(&mut this.rx).poll(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(result) => {
-                    decode(result.unwrap_or_else(|_| Err(closed())), &this.limits)
-                }
+                Poll::Ready(result) => decode(
+                    result.unwrap_or_else(|_| Err(closed())),
+                    &this.limits,
+                    this.unprefix.as_deref(),
+                ),
             };
             match (&result, this.retry.as_mut()) {
                 (Err(e), Some(retry)) => match retry.again(e) {
@@ -366,7 +636,19 @@ fn closed() -> Error {
     Error::Disconnected("the I/O thread dropped the request".into())
 }
 
-/// Turns a raw reply frame into `T` on the caller's thread.
-fn decode<T: FromValue>(result: Result<Bytes, Error>, limits: &Limits) -> Result<T, Error> {
-    T::from_reply(&result?, limits)
+/// Turns a raw reply frame into `T` on the caller's thread, taking the key prefix off the
+/// keys it holds when the client has one.
+fn decode<T: FromValue>(
+    result: Result<Bytes, Error>,
+    limits: &Limits,
+    unprefix: Option<&(ReplyKeys, Bytes)>,
+) -> Result<T, Error> {
+    let frame = result?;
+    match unprefix {
+        None => T::from_reply(&frame, limits),
+        Some((keys, prefix)) => match parse_frame(&frame, limits)?.without_attributes() {
+            Value::Error(e) => Err(Error::Redis(e)),
+            value => T::from_value(keys.strip(value, prefix)),
+        },
+    }
 }

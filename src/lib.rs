@@ -19,6 +19,7 @@ mod handle;
 pub(crate) mod oneshot;
 mod proto;
 mod reactor;
+pub mod replies;
 pub mod resp;
 pub(crate) mod sync;
 mod timer;

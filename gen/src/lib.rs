@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 mod emit;
 mod hash;
 mod spec;
+pub mod surface;
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_root() -> PathBuf {
@@ -49,6 +50,39 @@ pub fn generate_in(root: &Path) -> Result<String, String> {
     let json =
         std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
     generate(&json, root)
+}
+
+/// Every generated file under `root`: the table and the command surface, as (path relative to
+/// the root, formatted text).
+///
+/// # Errors
+///
+/// As [`generate`].
+pub fn generate_all(root: &Path) -> Result<Vec<(String, String)>, String> {
+    let path = root.join(SPECS_PATH);
+    let json =
+        std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let mut files = vec![(TABLE_PATH.to_owned(), generate(&json, root)?)];
+    let (surface, _) = surface::render(&json, &emit::header("The command surface"))?;
+    let config = root.join("rustfmt.toml");
+    for (path, text) in surface {
+        let formatted = rustfmt(&text, &config).map_err(|e| format!("{path}: {e}"))?;
+        files.push((path, formatted));
+    }
+    Ok(files)
+}
+
+/// Generated files in the surface's directory that the generator no longer writes.
+pub fn stale_files(root: &Path, files: &[(String, String)]) -> Vec<String> {
+    let dir = root.join(surface::DIR);
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let mut stale: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| format!("{}/{}", surface::DIR, e.file_name().to_string_lossy()))
+        .filter(|p| !files.iter().any(|(f, _)| f == p))
+        .collect();
+    stale.sort();
+    stale
 }
 
 /// Formats Rust source with rustfmt (`$RUSTFMT`, else `rustfmt` on `PATH`).

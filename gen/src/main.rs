@@ -1,4 +1,5 @@
-//! `cargo run -p gen` regenerates `src/commands/table.rs`; `-- --check` only checks it is fresh.
+//! `cargo run -p gen` regenerates `src/commands/table.rs` and the command surface in
+//! `src/commands/generated/`; `-- --check` only checks they are fresh.
 
 use std::process::ExitCode;
 
@@ -13,27 +14,50 @@ fn main() -> ExitCode {
         }
     };
     let root = gen::workspace_root();
-    let fresh = match gen::generate_in(&root) {
-        Ok(text) => text,
+    let files = match gen::generate_all(&root) {
+        Ok(files) => files,
         Err(e) => {
             eprintln!("gen: {e}");
             return ExitCode::from(2);
         }
     };
-    let path = root.join(gen::TABLE_PATH);
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    if current == fresh {
-        println!("gen: {} is up to date", gen::TABLE_PATH);
-        return ExitCode::SUCCESS;
+    let stale = gen::stale_files(&root, &files);
+    let mut changed = 0;
+    for (path, fresh) in &files {
+        let full = root.join(path);
+        let current = std::fs::read_to_string(&full).unwrap_or_default();
+        if &current == fresh {
+            continue;
+        }
+        changed += 1;
+        if check {
+            eprintln!("gen: {path} is stale; run `cargo run -p gen`");
+            continue;
+        }
+        if let Some(dir) = full.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = std::fs::write(&full, fresh) {
+            eprintln!("gen: writing {path}: {e}");
+            return ExitCode::from(2);
+        }
+        println!("gen: wrote {path}");
     }
-    if check {
-        eprintln!("gen: {} is stale; run `cargo run -p gen`", gen::TABLE_PATH);
+    for path in &stale {
+        changed += 1;
+        if check {
+            eprintln!("gen: {path} is no longer generated; run `cargo run -p gen`");
+        } else if let Err(e) = std::fs::remove_file(root.join(path)) {
+            eprintln!("gen: removing {path}: {e}");
+            return ExitCode::from(2);
+        } else {
+            println!("gen: removed {path}");
+        }
+    }
+    if changed == 0 {
+        println!("gen: {} files up to date", files.len());
+    } else if check {
         return ExitCode::FAILURE;
     }
-    if let Err(e) = std::fs::write(&path, fresh) {
-        eprintln!("gen: writing {}: {e}", path.display());
-        return ExitCode::from(2);
-    }
-    println!("gen: wrote {}", gen::TABLE_PATH);
     ExitCode::SUCCESS
 }

@@ -249,6 +249,92 @@ impl CommandBuf {
     }
 }
 
+impl CommandBuf {
+    /// Appends every argument of `other` (its command name included) after this one's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use redpoll::resp::CommandBuf;
+    ///
+    /// let mut keys = CommandBuf::new();
+    /// keys.push(b"a");
+    /// keys.push(b"b");
+    /// let mut cmd = CommandBuf::new();
+    /// cmd.push(b"DEL");
+    /// cmd.append(keys);
+    /// assert_eq!(cmd.args().collect::<Vec<_>>(), [&b"DEL"[..], b"a", b"b"]);
+    /// ```
+    pub fn append(&mut self, other: CommandBuf) {
+        let base = self.buf.len();
+        self.buf.extend_from_slice(&other.buf[HEADER_ROOM..]);
+        self.shared
+            .extend(other.shared.into_iter().map(|(at, bytes)| (at - HEADER_ROOM + base, bytes)));
+        self.argc += other.argc;
+    }
+
+    /// A new command made of this one's arguments in the order `order` gives (argument
+    /// indexes, each at most once), with `prefix` written in front of the arguments whose
+    /// index is in `prefixed` (sorted). Large shared arguments stay shared.
+    pub(crate) fn rebuild(&self, order: &[usize], prefixed: &[usize], prefix: &[u8]) -> CommandBuf {
+        let args: Vec<ArgRef<'_>> = self.arg_refs().collect();
+        let mut out = CommandBuf::with_capacity(self.buf.len() + prefixed.len() * prefix.len());
+        for &i in order {
+            let Some(arg) = args.get(i) else { continue };
+            if prefixed.binary_search(&i).is_ok() {
+                let bytes = arg.bytes();
+                let mut joined = Vec::with_capacity(prefix.len() + bytes.len());
+                joined.extend_from_slice(prefix);
+                joined.extend_from_slice(bytes);
+                out.push(&joined);
+            } else {
+                match arg {
+                    ArgRef::Own(bytes) => out.push(bytes),
+                    ArgRef::Shared(bytes) => out.push_bytes(bytes),
+                }
+            }
+        }
+        out
+    }
+
+    /// The arguments, each either in the own buffer or a shared `Bytes`.
+    fn arg_refs(&self) -> impl Iterator<Item = ArgRef<'_>> {
+        let mut shared = self.shared.iter().peekable();
+        let mut pos = HEADER_ROOM;
+        std::iter::from_fn(move || {
+            let rest = self.buf.get(pos..)?;
+            let digits_end = rest.iter().position(|&b| b == b'\r')?;
+            let len =
+                rest[1..digits_end].iter().fold(0usize, |n, &d| n * 10 + usize::from(d - b'0'));
+            let start = pos + digits_end + 2;
+            if let Some((at, bytes)) = shared.peek() {
+                if *at == start {
+                    pos = start + 2;
+                    return shared.next().map(|_| ArgRef::Shared(bytes));
+                }
+            }
+            let arg = self.buf.get(start..start + len)?;
+            pos = start + len + 2;
+            Some(ArgRef::Own(arg))
+        })
+    }
+}
+
+/// One argument of a [`CommandBuf`]: in its own buffer, or a large shared value.
+enum ArgRef<'a> {
+    Own(&'a [u8]),
+    Shared(&'a Bytes),
+}
+
+impl ArgRef<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            ArgRef::Own(b) => b,
+            ArgRef::Shared(b) => b,
+        }
+    }
+}
+
 /// The arguments of a [`CommandBuf`], walked in its own encoding.
 #[derive(Debug, Clone)]
 pub struct Args<'a> {
@@ -507,5 +593,33 @@ mod tests {
         let mut out = Vec::new();
         encode_value(&v, &mut out);
         assert_eq!(out, b"%1\r\n+k\r\n=6\r\ntxt:hi\r\n");
+    }
+
+    #[test]
+    fn rebuild_reorders_and_prefixes_keeping_shared_arguments_shared() {
+        let big = Bytes::from(vec![b'v'; SHARE_MIN]);
+        let mut cmd = CommandBuf::new();
+        cmd.push(b"XADD");
+        cmd.push(b"s");
+        cmd.push(b"*");
+        cmd.push(b"f");
+        cmd.push_bytes(&big);
+        cmd.push(b"MAXLEN");
+        cmd.push(b"10");
+        let out = cmd.rebuild(&[0, 1, 5, 6, 2, 3, 4], &[1], b"p:");
+        assert!(out.has_shared(), "the large value is still the caller's memory");
+        let args: Vec<&[u8]> = out.args().collect();
+        assert_eq!(args[..6], [&b"XADD"[..], b"p:s", b"MAXLEN", b"10", b"*", b"f"]);
+        assert_eq!(args[6], &big[..]);
+        let mut tail = CommandBuf::new();
+        tail.push(b"x");
+        tail.push_bytes(&big);
+        let mut head = CommandBuf::new();
+        head.push(b"MSET");
+        head.append(tail);
+        assert_eq!(head.argc(), 3);
+        assert_eq!(head.args().nth(2), Some(&big[..]));
+        let whole = head.finish();
+        assert!(whole.starts_with(b"*3\r\n$4\r\nMSET\r\n$1\r\nx\r\n$65536\r\nvvv"));
     }
 }

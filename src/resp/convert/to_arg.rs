@@ -21,6 +21,7 @@ use crate::resp::encode::CommandBuf;
 /// | `HashMap<K, V>`, `BTreeMap<K, V>` | `k1 v1 k2 v2 …` (HSET, MSET) |
 /// | `(A, B)`, `(A, B, C)`, `(A, B, C, D)` | each part's arguments in turn, so `&[("k1", "v1"), ("k2", "v2")]` is `k1 v1 k2 v2` |
 /// | `Option<T>` | `T`'s arguments, or none for `None` |
+/// | `()` | none (an empty list of keys or members) |
 /// | `&T`, `&mut T`, `Box<T>`, `Rc<T>`, `Arc<T>`, `Cow<T>` | `T`'s arguments |
 ///
 /// `bool` and `char` are deliberately not arguments: Redis has no boolean argument, and
@@ -57,6 +58,11 @@ pub trait ToArg {
             item.write_args(out);
         }
     }
+}
+
+/// No arguments: for a repeated argument that may be empty (`client.eval(script, ())`).
+impl ToArg for () {
+    fn write_args(&self, _out: &mut CommandBuf) {}
 }
 
 impl ToArg for str {

@@ -1,0 +1,133 @@
+//! The command surface: every command method, defined once over a small seam.
+//!
+//! The generated methods (`generated/`, one file per command group) live in inherent impls
+//! of [`Commands<R>`], generic over the *receiver* `R`: what the commands are for. Each
+//! method builds a [`Cmd`] (arguments encoded, its command-table entry attached as a
+//! `static`, no lookup) that borrows the receiver; what happens to it then is the receiver's
+//! business: a [`Shared`] connection sends it (`.wait()`, `.await`, `.send()`), a pipeline
+//! queues it, a cluster client routes it. A receiver gets every method, and every typed
+//! option on [`Cmd`], by implementing [`Receiver`] and the finishing methods of its own.
+//!
+//! User types (`Client`, and later pipelines and dedicated connections) dereference to their
+//! `Commands<R>`, so the methods need no trait import: `use redpoll::Client;` is enough.
+//!
+//! Commands that change the state of the connection they run on (MULTI, WATCH, SUBSCRIBE,
+//! SELECT, AUTH, ...) are generated too, in impls that require [`Exclusive`]: a receiver
+//! whose connection has one owner. The shared `Client` is not one, so `client.multi()` does
+//! not compile (and `client.cmd("MULTI")` is refused with [`Error::Usage`](crate::Error)).
+//!
+//! # Examples
+//!
+//! ```no_run
+//! # fn main() -> Result<(), redpoll::Error> {
+//! let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
+//! client.set("k", "v").ex(60).nx().wait()?;
+//! let scored: Vec<(bytes::Bytes, f64)> = client.zrange("z", 0, -1).rev().withscores().wait()?;
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+
+use crate::client::ClientCore;
+use crate::handle::Cmd;
+use crate::resp::Value;
+
+/// Every command method, for the receiver `R`.
+///
+/// Reached through `Deref` from the user-facing types (`Client` dereferences to
+/// `Commands<Shared>`); the methods are documented below, one per Redis command and
+/// subcommand, with their syntax, the version that introduced them, their complexity, group
+/// and ACL categories.
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn main() -> Result<(), redpoll::Error> {
+/// let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
+/// let n: i64 = client.incr("hits").wait()?;
+/// let name: Option<String> = client.client_getname().wait()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Commands<R> {
+    pub(crate) receiver: R,
+}
+
+impl<R> Commands<R> {
+    pub(crate) fn new(receiver: R) -> Self {
+        Commands { receiver }
+    }
+}
+
+impl<R: std::fmt::Debug> std::fmt::Debug for Commands<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.receiver.fmt(f)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// What a [`Cmd`] is built for: the seam every receiver of the command surface implements.
+///
+/// Sealed: the receivers are redpoll's own ([`Shared`] for `Client`; pipelines, dedicated
+/// and pooled connections and the cluster client are planned).
+pub trait Receiver: sealed::Sealed {}
+
+/// A receiver whose connection has one owner, so commands that change the connection's
+/// state (MULTI/EXEC, WATCH, SUBSCRIBE, SELECT, ...) are safe on it.
+///
+/// No public receiver is exclusive yet: dedicated and pooled connections are planned.
+pub trait Exclusive: Receiver {}
+
+/// The receiver of a [`Client`](crate::Client)'s commands: its shared, multiplexed
+/// connection. Commands built for it are sent with `.wait()`, `.await` or `.send()`.
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn main() -> Result<(), redpoll::Error> {
+/// let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
+/// let cmd: redpoll::Cmd<'_, i64, redpoll::commands::Shared> = client.incr("n");
+/// let n = cmd.wait()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Shared {
+    pub(crate) core: Arc<ClientCore>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.core.fmt(f)
+    }
+}
+
+impl sealed::Sealed for Shared {}
+impl Receiver for Shared {}
+
+impl<R: Receiver> Commands<R> {
+    /// Any command, by name, with arguments added by [`Cmd::arg`]; the reply is a [`Value`]
+    /// unless [`Cmd::decode`] asks for another type.
+    ///
+    /// With a key prefix set, the command's keys are found from the command specs (as
+    /// `COMMAND GETKEYS` finds them); a command the specs do not know (a module's) is refused
+    /// unless its keys are marked with [`Cmd::key`] or it opts out with [`Cmd::no_prefix`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), redpoll::Error> {
+    /// # let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
+    /// let raw: redpoll::Value = client.cmd("OBJECT").arg("ENCODING").arg("greeting").wait()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn cmd(&self, name: &str) -> Cmd<'_, Value, R> {
+        Cmd::new(&self.receiver, name)
+    }
+}
+
+#[cfg(test)]
+#[path = "surface_tests.rs"]
+mod tests;
