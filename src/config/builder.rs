@@ -451,6 +451,21 @@ impl ClientBuilder {
     /// Prepended to every key of every command, and removed from keys in replies. Accepts
     /// `&str`, `String`, `&[u8]`, `Vec<u8>` or `Bytes`; an empty prefix means none.
     ///
+    /// Applies to the command methods and to `cmd()` alike: keys are found from the command
+    /// specs as the server's `COMMAND GETKEYS` finds them (EVAL/FCALL keys through their key
+    /// count, XREAD's streams, MIGRATE's KEYS, SORT's STORE, ...), and the key patterns of
+    /// KEYS, SCAN … MATCH and SORT … BY/GET are prefixed too. Values, hash fields, set and
+    /// sorted-set members, HSCAN/SSCAN/ZSCAN patterns and channel names are not. Keys that
+    /// replies return (KEYS, SCAN, RANDOMKEY, BLPOP's and the other pops' key, XREAD's
+    /// stream names, CLUSTER GETKEYSINSLOT) come back without it.
+    ///
+    /// A command whose keys cannot be found is refused with
+    /// [`Error::Usage`](crate::Error::Usage) rather than sent half-prefixed: one the specs do
+    /// not know (a module's) unless its keys are added with [`Cmd::key`](crate::Cmd::key), a
+    /// call with the wrong number of arguments, a key count larger than the keys after it.
+    /// [`Cmd::no_prefix`](crate::Cmd::no_prefix) sends one command as written. Keys that
+    /// Lua scripts or functions build themselves are beyond the client's reach.
+    ///
     /// # Examples
     ///
     /// ```

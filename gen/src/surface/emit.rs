@@ -266,7 +266,8 @@ fn options(
     repeat: bool,
     prefix_token: Option<&str>,
 ) -> Result<Vec<Opt>, String> {
-    let doc = model::arg_syntax(a);
+    let syntax = model::arg_syntax(a);
+    let doc = format!("`{syntax}`");
     let start = |sig: &mut Sig, repeat: bool| {
         let call = if repeat { "opt_repeat" } else { "opt" };
         let _ = write!(sig.body, "self.{call}({slot})");
@@ -311,7 +312,7 @@ fn options(
             for c in &a.children {
                 let mut more = options(ctx, cmd, c, slot, repeat, token_of(a))?;
                 for o in &mut more {
-                    o.doc = format!("{} (one of `{doc}`)", o.doc);
+                    o.doc = format!("{}: one of `{syntax}`, the last one called is sent", o.doc);
                 }
                 out.extend(more);
             }
@@ -374,7 +375,7 @@ fn options(
                     let sub = slot + j as u16 + 1;
                     let mut more = options(ctx, cmd, c, sub, false, None)?;
                     for o in &mut more {
-                        o.doc = format!("{} (inside `{doc}`)", o.doc);
+                        o.doc = format!("{}, inside `{syntax}`", o.doc);
                     }
                     out.extend(more);
                 }
@@ -403,32 +404,38 @@ fn trim_options(slot: u16) -> Vec<Opt> {
     let p = limit.param("count", "i64");
     let _ = write!(limit.body, ".val({p})");
     vec![
-        mk("maxlen", "MAXLEN", false, true, "MAXLEN threshold: trim to exactly this many entries"),
+        mk(
+            "maxlen",
+            "MAXLEN",
+            false,
+            true,
+            "`MAXLEN threshold`: trim to exactly this many entries",
+        ),
         mk(
             "maxlen_approx",
             "MAXLEN",
             true,
             true,
-            "MAXLEN ~ threshold: trim to about this many entries (faster)",
+            "`MAXLEN ~ threshold`: trim to about this many entries (faster)",
         ),
         mk(
             "minid",
             "MINID",
             false,
             false,
-            "MINID threshold: evict entries with IDs lower than this",
+            "`MINID threshold`: evict entries with IDs lower than this",
         ),
         mk(
             "minid_approx",
             "MINID",
             true,
             false,
-            "MINID ~ threshold: evict about the entries with IDs lower than this",
+            "`MINID ~ threshold`: evict about the entries with IDs lower than this",
         ),
         Opt {
             name: "limit".into(),
             sig: limit,
-            doc: "LIMIT count: evict at most this many entries (with an approximate trim)".into(),
+            doc: "`LIMIT count`: evict at most this many entries (with an approximate trim)".into(),
         },
     ]
 }
@@ -557,17 +564,23 @@ pub fn command(ctx: &mut Ctx, cmd: &Command) -> Result<Emitted, String> {
         let _ = writeln!(s, "/// The options of [`{}`](Commands::{name}).", cmd.name);
         let _ = writeln!(s, "impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::{m}> {{");
         for opt in &opts {
-            let _ = writeln!(s, "    /// `{}`", opt.doc.replace('`', "'"));
+            let repeat = if opt.sig.body.contains("opt_repeat(") {
+                "; may be called more than once"
+            } else {
+                ""
+            };
+            let _ = writeln!(s, "    /// {}{repeat}.", opt.doc);
             let (ret, tail) = match reply::by_option(&cmd.name, &opt.name) {
                 Some(t) => {
-                    let _ = writeln!(
-                        s,
-                        "    ///\n    /// The reply becomes `{}`.",
-                        t.replace(
-                            "<T as crate::commands::Conditional>::Reply",
-                            "a bool (false: not set), or stays the previous value with .get()"
-                        )
-                    );
+                    if t.contains("Conditional") {
+                        s.push_str(
+                            "    ///\n    /// The reply becomes `bool` (false: not set), or stays the \
+                             previous value after `.get()` \
+                             ([`Conditional`](crate::commands::Conditional)).\n",
+                        );
+                    } else {
+                        let _ = writeln!(s, "    ///\n    /// The reply becomes `{t}`.");
+                    }
                     (format!("Cmd<'r, {t}, R, opts::{m}>"), ".reply()")
                 }
                 None => ("Self".to_owned(), ""),

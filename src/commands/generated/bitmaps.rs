@@ -157,17 +157,17 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`BITCOUNT`](Commands::bitcount).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bitcount> {
-    /// `[start end [BYTE | BIT]]`
+    /// `[start end [BYTE | BIT]]`.
     pub fn start(self, start: i64, end: i64) -> Self {
         self.opt(128).val(start).val(end)
     }
 
-    /// `BYTE (one of '[BYTE | BIT]') (inside '[start end [BYTE | BIT]]')`
+    /// `BYTE`: one of `[BYTE | BIT]`, the last one called is sent, inside `[start end [BYTE | BIT]]`.
     pub fn byte(self) -> Self {
         self.opt(129).token("BYTE")
     }
 
-    /// `BIT (one of '[BYTE | BIT]') (inside '[start end [BYTE | BIT]]')`
+    /// `BIT`: one of `[BYTE | BIT]`, the last one called is sent, inside `[start end [BYTE | BIT]]`.
     pub fn bit(self) -> Self {
         self.opt(129).token("BIT")
     }
@@ -175,22 +175,22 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bitcount> {
 
 /// The options of [`BITFIELD`](Commands::bitfield).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bitfield> {
-    /// `GET encoding offset (one of '[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]')`
+    /// `GET encoding offset`: one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`, the last one called is sent; may be called more than once.
     pub fn get<A1: ToArg>(self, encoding: A1, offset: i64) -> Self {
         self.opt_repeat(128).token("GET").val(encoding).val(offset)
     }
 
-    /// `[OVERFLOW WRAP | SAT | FAIL] (one of '[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]')`
+    /// `[OVERFLOW WRAP | SAT | FAIL]`: one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`, the last one called is sent; may be called more than once.
     pub fn overflow(self, overflow_block: args::Overflow) -> Self {
         self.opt_repeat(128).token("OVERFLOW").val(overflow_block)
     }
 
-    /// `SET encoding offset value (one of '<SET encoding offset value | INCRBY encoding offset increment>') (one of '[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]')`
+    /// `SET encoding offset value`: one of `<SET encoding offset value | INCRBY encoding offset increment>`, the last one called is sent: one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`, the last one called is sent; may be called more than once.
     pub fn set<A1: ToArg>(self, encoding: A1, offset: i64, value: i64) -> Self {
         self.opt_repeat(128).token("SET").val(encoding).val(offset).val(value)
     }
 
-    /// `INCRBY encoding offset increment (one of '<SET encoding offset value | INCRBY encoding offset increment>') (one of '[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]')`
+    /// `INCRBY encoding offset increment`: one of `<SET encoding offset value | INCRBY encoding offset increment>`, the last one called is sent: one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`, the last one called is sent; may be called more than once.
     pub fn incrby<A1: ToArg>(self, encoding: A1, offset: i64, increment: i64) -> Self {
         self.opt_repeat(128).token("INCRBY").val(encoding).val(offset).val(increment)
     }
@@ -198,7 +198,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bitfield> {
 
 /// The options of [`BITFIELD_RO`](Commands::bitfield_ro).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::BitfieldRo> {
-    /// `[GET encoding offset [GET encoding offset ...]]`
+    /// `[GET encoding offset [GET encoding offset ...]]`; may be called more than once.
     pub fn get<A1: ToArg>(self, encoding: A1, offset: i64) -> Self {
         self.opt_repeat(128).token("GET").val(encoding).val(offset)
     }
@@ -206,22 +206,22 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::BitfieldRo> {
 
 /// The options of [`BITPOS`](Commands::bitpos).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bitpos> {
-    /// `[start [end [BYTE | BIT]]]`
+    /// `[start [end [BYTE | BIT]]]`.
     pub fn start(self, start: i64) -> Self {
         self.opt(192).val(start)
     }
 
-    /// `[end [BYTE | BIT]] (inside '[start [end [BYTE | BIT]]]')`
+    /// `[end [BYTE | BIT]]`, inside `[start [end [BYTE | BIT]]]`.
     pub fn end(self, end: i64) -> Self {
         self.opt(193).val(end)
     }
 
-    /// `BYTE (one of '[BYTE | BIT]') (inside '[end [BYTE | BIT]]') (inside '[start [end [BYTE | BIT]]]')`
+    /// `BYTE`: one of `[BYTE | BIT]`, the last one called is sent, inside `[end [BYTE | BIT]]`, inside `[start [end [BYTE | BIT]]]`.
     pub fn byte(self) -> Self {
         self.opt(194).token("BYTE")
     }
 
-    /// `BIT (one of '[BYTE | BIT]') (inside '[end [BYTE | BIT]]') (inside '[start [end [BYTE | BIT]]]')`
+    /// `BIT`: one of `[BYTE | BIT]`, the last one called is sent, inside `[end [BYTE | BIT]]`, inside `[start [end [BYTE | BIT]]]`.
     pub fn bit(self) -> Self {
         self.opt(194).token("BIT")
     }

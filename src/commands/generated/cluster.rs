@@ -515,12 +515,12 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`CLUSTER FAILOVER`](Commands::cluster_failover).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClusterFailover> {
-    /// `FORCE (one of '[FORCE | TAKEOVER]')`
+    /// `FORCE`: one of `[FORCE | TAKEOVER]`, the last one called is sent.
     pub fn force(self) -> Self {
         self.opt(64).token("FORCE")
     }
 
-    /// `TAKEOVER (one of '[FORCE | TAKEOVER]')`
+    /// `TAKEOVER`: one of `[FORCE | TAKEOVER]`, the last one called is sent.
     pub fn takeover(self) -> Self {
         self.opt(64).token("TAKEOVER")
     }
@@ -528,7 +528,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClusterFailover> {
 
 /// The options of [`CLUSTER MEET`](Commands::cluster_meet).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClusterMeet> {
-    /// `[cluster-bus-port]`
+    /// `[cluster-bus-port]`.
     pub fn cluster_bus_port(self, cluster_bus_port: i64) -> Self {
         self.opt(192).val(cluster_bus_port)
     }
@@ -536,12 +536,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClusterMeet> {
 
 /// The options of [`CLUSTER RESET`](Commands::cluster_reset).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClusterReset> {
-    /// `HARD (one of '[HARD | SOFT]')`
+    /// `HARD`: one of `[HARD | SOFT]`, the last one called is sent.
     pub fn hard(self) -> Self {
         self.opt(64).token("HARD")
     }
 
-    /// `SOFT (one of '[HARD | SOFT]')`
+    /// `SOFT`: one of `[HARD | SOFT]`, the last one called is sent.
     pub fn soft(self) -> Self {
         self.opt(64).token("SOFT")
     }
@@ -549,22 +549,22 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClusterReset> {
 
 /// The options of [`CLUSTER SETSLOT`](Commands::cluster_setslot).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClusterSetslot> {
-    /// `IMPORTING node-id (one of '<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>')`
+    /// `IMPORTING node-id`: one of `<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`, the last one called is sent.
     pub fn importing<A1: ToArg>(self, importing: A1) -> Self {
         self.opt(128).token("IMPORTING").val(importing)
     }
 
-    /// `MIGRATING node-id (one of '<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>')`
+    /// `MIGRATING node-id`: one of `<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`, the last one called is sent.
     pub fn migrating<A1: ToArg>(self, migrating: A1) -> Self {
         self.opt(128).token("MIGRATING").val(migrating)
     }
 
-    /// `NODE node-id (one of '<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>')`
+    /// `NODE node-id`: one of `<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`, the last one called is sent.
     pub fn node<A1: ToArg>(self, node: A1) -> Self {
         self.opt(128).token("NODE").val(node)
     }
 
-    /// `STABLE (one of '<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>')`
+    /// `STABLE`: one of `<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`, the last one called is sent.
     pub fn stable(self) -> Self {
         self.opt(128).token("STABLE")
     }

@@ -431,7 +431,7 @@ impl<R: Exclusive> Commands<R> {
 
 /// The options of [`AUTH`](Commands::auth).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Auth> {
-    /// `[username]`
+    /// `[username]`.
     pub fn username<A1: ToArg>(self, username: A1) -> Self {
         self.opt(64).val(username)
     }
@@ -439,39 +439,39 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Auth> {
 
 /// The options of [`CLIENT KILL`](Commands::client_kill).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientKill> {
-    /// `ip:port (one of '<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>')`
+    /// `ip:port`: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent.
     ///
     /// The reply becomes `()`.
     pub fn old_format<A1: ToArg>(self, old_format: A1) -> Cmd<'r, (), R, opts::ClientKill> {
         self.opt(64).val(old_format).reply()
     }
 
-    /// `[ID client-id] (one of '<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]') (one of '<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>')`
+    /// `[ID client-id]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent; may be called more than once.
     pub fn id(self, client_id: i64) -> Self {
         self.opt_repeat(64).token("ID").val(client_id)
     }
 
-    /// `[TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] (one of '<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]') (one of '<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>')`
+    /// `[TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent; may be called more than once.
     pub fn type_(self, client_type: args::ClientType) -> Self {
         self.opt_repeat(64).token("TYPE").val(client_type)
     }
 
-    /// `[USER username] (one of '<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]') (one of '<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>')`
+    /// `[USER username]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent; may be called more than once.
     pub fn user<A1: ToArg>(self, username: A1) -> Self {
         self.opt_repeat(64).token("USER").val(username)
     }
 
-    /// `[ADDR ip:port] (one of '<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]') (one of '<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>')`
+    /// `[ADDR ip:port]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent; may be called more than once.
     pub fn addr<A1: ToArg>(self, addr: A1) -> Self {
         self.opt_repeat(64).token("ADDR").val(addr)
     }
 
-    /// `[LADDR ip:port] (one of '<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]') (one of '<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>')`
+    /// `[LADDR ip:port]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent; may be called more than once.
     pub fn laddr<A1: ToArg>(self, laddr: A1) -> Self {
         self.opt_repeat(64).token("LADDR").val(laddr)
     }
 
-    /// `[SKIPME YES | NO] (one of '<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]') (one of '<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>')`
+    /// `[SKIPME YES | NO]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent; may be called more than once.
     pub fn skipme(self, skipme: args::YesNo) -> Self {
         self.opt_repeat(64).token("SKIPME").val(skipme)
     }
@@ -479,12 +479,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientKill> {
 
 /// The options of [`CLIENT LIST`](Commands::client_list).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientList> {
-    /// `[TYPE NORMAL | MASTER | REPLICA | PUBSUB]`
+    /// `[TYPE NORMAL | MASTER | REPLICA | PUBSUB]`.
     pub fn type_(self, client_type: args::ClientKind) -> Self {
         self.opt(64).token("TYPE").val(client_type)
     }
 
-    /// `[ID client-id [client-id ...]]`
+    /// `[ID client-id [client-id ...]]`.
     pub fn id<A1: ToArg>(self, client_ids: A1) -> Self {
         self.opt(128).token("ID").val(client_ids)
     }
@@ -492,12 +492,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientList> {
 
 /// The options of [`CLIENT PAUSE`](Commands::client_pause).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientPause> {
-    /// `WRITE (one of '[WRITE | ALL]')`
+    /// `WRITE`: one of `[WRITE | ALL]`, the last one called is sent.
     pub fn write(self) -> Self {
         self.opt(128).token("WRITE")
     }
 
-    /// `ALL (one of '[WRITE | ALL]')`
+    /// `ALL`: one of `[WRITE | ALL]`, the last one called is sent.
     pub fn all(self) -> Self {
         self.opt(128).token("ALL")
     }
@@ -505,12 +505,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientPause> {
 
 /// The options of [`CLIENT SETINFO`](Commands::client_setinfo).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientSetinfo> {
-    /// `LIB-NAME libname (one of '<LIB-NAME libname | LIB-VER libver>')`
+    /// `LIB-NAME libname`: one of `<LIB-NAME libname | LIB-VER libver>`, the last one called is sent.
     pub fn lib_name<A1: ToArg>(self, libname: A1) -> Self {
         self.opt(64).token("LIB-NAME").val(libname)
     }
 
-    /// `LIB-VER libver (one of '<LIB-NAME libname | LIB-VER libver>')`
+    /// `LIB-VER libver`: one of `<LIB-NAME libname | LIB-VER libver>`, the last one called is sent.
     pub fn lib_ver<A1: ToArg>(self, libver: A1) -> Self {
         self.opt(64).token("LIB-VER").val(libver)
     }
@@ -518,32 +518,32 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientSetinfo> {
 
 /// The options of [`CLIENT TRACKING`](Commands::client_tracking).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientTracking> {
-    /// `[REDIRECT client-id]`
+    /// `[REDIRECT client-id]`.
     pub fn redirect(self, client_id: i64) -> Self {
         self.opt(128).token("REDIRECT").val(client_id)
     }
 
-    /// `[PREFIX prefix [PREFIX prefix ...]]`
+    /// `[PREFIX prefix [PREFIX prefix ...]]`; may be called more than once.
     pub fn prefix<A1: ToArg>(self, prefix: A1) -> Self {
         self.opt_repeat(192).token("PREFIX").val(prefix)
     }
 
-    /// `[BCAST]`
+    /// `[BCAST]`.
     pub fn bcast(self) -> Self {
         self.opt(256).token("BCAST")
     }
 
-    /// `[OPTIN]`
+    /// `[OPTIN]`.
     pub fn optin(self) -> Self {
         self.opt(320).token("OPTIN")
     }
 
-    /// `[OPTOUT]`
+    /// `[OPTOUT]`.
     pub fn optout(self) -> Self {
         self.opt(384).token("OPTOUT")
     }
 
-    /// `[NOLOOP]`
+    /// `[NOLOOP]`.
     pub fn noloop(self) -> Self {
         self.opt(448).token("NOLOOP")
     }
@@ -551,12 +551,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientTracking> {
 
 /// The options of [`CLIENT UNBLOCK`](Commands::client_unblock).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientUnblock> {
-    /// `TIMEOUT (one of '[TIMEOUT | ERROR]')`
+    /// `TIMEOUT`: one of `[TIMEOUT | ERROR]`, the last one called is sent.
     pub fn with_timeout(self) -> Self {
         self.opt(128).token("TIMEOUT")
     }
 
-    /// `ERROR (one of '[TIMEOUT | ERROR]')`
+    /// `ERROR`: one of `[TIMEOUT | ERROR]`, the last one called is sent.
     pub fn error(self) -> Self {
         self.opt(128).token("ERROR")
     }
@@ -564,17 +564,17 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientUnblock> {
 
 /// The options of [`HELLO`](Commands::hello).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Hello> {
-    /// `[protover [AUTH username password] [SETNAME clientname]]`
+    /// `[protover [AUTH username password] [SETNAME clientname]]`.
     pub fn protover(self, protover: i64) -> Self {
         self.opt(64).val(protover)
     }
 
-    /// `[AUTH username password] (inside '[protover [AUTH username password] [SETNAME clientname]]')`
+    /// `[AUTH username password]`, inside `[protover [AUTH username password] [SETNAME clientname]]`.
     pub fn auth<A1: ToArg, A2: ToArg>(self, username: A1, password: A2) -> Self {
         self.opt(65).token("AUTH").val(username).val(password)
     }
 
-    /// `[SETNAME clientname] (inside '[protover [AUTH username password] [SETNAME clientname]]')`
+    /// `[SETNAME clientname]`, inside `[protover [AUTH username password] [SETNAME clientname]]`.
     pub fn setname<A1: ToArg>(self, clientname: A1) -> Self {
         self.opt(66).token("SETNAME").val(clientname)
     }
@@ -582,7 +582,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Hello> {
 
 /// The options of [`PING`](Commands::ping).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Ping> {
-    /// `[message]`
+    /// `[message]`.
     pub fn message<A1: ToArg>(self, message: A1) -> Self {
         self.opt(64).val(message)
     }

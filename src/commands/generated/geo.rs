@@ -283,17 +283,17 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`GEOADD`](Commands::geoadd).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Geoadd> {
-    /// `NX (one of '[NX | XX]')`
+    /// `NX`: one of `[NX | XX]`, the last one called is sent.
     pub fn nx(self) -> Self {
         self.opt(128).token("NX")
     }
 
-    /// `XX (one of '[NX | XX]')`
+    /// `XX`: one of `[NX | XX]`, the last one called is sent.
     pub fn xx(self) -> Self {
         self.opt(128).token("XX")
     }
 
-    /// `[CH]`
+    /// `[CH]`.
     pub fn ch(self) -> Self {
         self.opt(192).token("CH")
     }
@@ -301,22 +301,22 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Geoadd> {
 
 /// The options of [`GEODIST`](Commands::geodist).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Geodist> {
-    /// `M (one of '[M | KM | FT | MI]')`
+    /// `M`: one of `[M | KM | FT | MI]`, the last one called is sent.
     pub fn m(self) -> Self {
         self.opt(256).token("M")
     }
 
-    /// `KM (one of '[M | KM | FT | MI]')`
+    /// `KM`: one of `[M | KM | FT | MI]`, the last one called is sent.
     pub fn km(self) -> Self {
         self.opt(256).token("KM")
     }
 
-    /// `FT (one of '[M | KM | FT | MI]')`
+    /// `FT`: one of `[M | KM | FT | MI]`, the last one called is sent.
     pub fn ft(self) -> Self {
         self.opt(256).token("FT")
     }
 
-    /// `MI (one of '[M | KM | FT | MI]')`
+    /// `MI`: one of `[M | KM | FT | MI]`, the last one called is sent.
     pub fn mi(self) -> Self {
         self.opt(256).token("MI")
     }
@@ -324,49 +324,49 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Geodist> {
 
 /// The options of [`GEORADIUS`](Commands::georadius).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Georadius> {
-    /// `[WITHCOORD]`
+    /// `[WITHCOORD]`.
     pub fn withcoord(self) -> Self {
         self.opt(384).token("WITHCOORD")
     }
 
-    /// `[WITHDIST]`
+    /// `[WITHDIST]`.
     pub fn withdist(self) -> Self {
         self.opt(448).token("WITHDIST")
     }
 
-    /// `[WITHHASH]`
+    /// `[WITHHASH]`.
     pub fn withhash(self) -> Self {
         self.opt(512).token("WITHHASH")
     }
 
-    /// `[COUNT count [ANY]]`
+    /// `[COUNT count [ANY]]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(576).token("COUNT").val(count)
     }
 
-    /// `[COUNT count [ANY]]`
+    /// `[COUNT count [ANY]]`.
     pub fn count_any(self, count: i64) -> Self {
         self.opt(576).token("COUNT").val(count).token("ANY")
     }
 
-    /// `ASC (one of '[ASC | DESC]')`
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn asc(self) -> Self {
         self.opt(640).token("ASC")
     }
 
-    /// `DESC (one of '[ASC | DESC]')`
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn desc(self) -> Self {
         self.opt(640).token("DESC")
     }
 
-    /// `STORE key (one of '[STORE key | STOREDIST key]')`
+    /// `STORE key`: one of `[STORE key | STOREDIST key]`, the last one called is sent.
     ///
     /// The reply becomes `i64`.
     pub fn store<A1: ToArg>(self, storekey: A1) -> Cmd<'r, i64, R, opts::Georadius> {
         self.opt(704).token("STORE").val(storekey).reply()
     }
 
-    /// `STOREDIST key (one of '[STORE key | STOREDIST key]')`
+    /// `STOREDIST key`: one of `[STORE key | STOREDIST key]`, the last one called is sent.
     ///
     /// The reply becomes `i64`.
     pub fn storedist<A1: ToArg>(self, storedistkey: A1) -> Cmd<'r, i64, R, opts::Georadius> {
@@ -376,49 +376,49 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Georadius> {
 
 /// The options of [`GEORADIUSBYMEMBER`](Commands::georadiusbymember).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Georadiusbymember> {
-    /// `[WITHCOORD]`
+    /// `[WITHCOORD]`.
     pub fn withcoord(self) -> Self {
         self.opt(320).token("WITHCOORD")
     }
 
-    /// `[WITHDIST]`
+    /// `[WITHDIST]`.
     pub fn withdist(self) -> Self {
         self.opt(384).token("WITHDIST")
     }
 
-    /// `[WITHHASH]`
+    /// `[WITHHASH]`.
     pub fn withhash(self) -> Self {
         self.opt(448).token("WITHHASH")
     }
 
-    /// `[COUNT count [ANY]]`
+    /// `[COUNT count [ANY]]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(512).token("COUNT").val(count)
     }
 
-    /// `[COUNT count [ANY]]`
+    /// `[COUNT count [ANY]]`.
     pub fn count_any(self, count: i64) -> Self {
         self.opt(512).token("COUNT").val(count).token("ANY")
     }
 
-    /// `ASC (one of '[ASC | DESC]')`
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn asc(self) -> Self {
         self.opt(576).token("ASC")
     }
 
-    /// `DESC (one of '[ASC | DESC]')`
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn desc(self) -> Self {
         self.opt(576).token("DESC")
     }
 
-    /// `STORE key (one of '[STORE key | STOREDIST key]')`
+    /// `STORE key`: one of `[STORE key | STOREDIST key]`, the last one called is sent.
     ///
     /// The reply becomes `i64`.
     pub fn store<A1: ToArg>(self, storekey: A1) -> Cmd<'r, i64, R, opts::Georadiusbymember> {
         self.opt(640).token("STORE").val(storekey).reply()
     }
 
-    /// `STOREDIST key (one of '[STORE key | STOREDIST key]')`
+    /// `STOREDIST key`: one of `[STORE key | STOREDIST key]`, the last one called is sent.
     ///
     /// The reply becomes `i64`.
     pub fn storedist<A1: ToArg>(
@@ -431,37 +431,37 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Georadiusbymember> {
 
 /// The options of [`GEORADIUSBYMEMBER_RO`](Commands::georadiusbymember_ro).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::GeoradiusbymemberRo> {
-    /// `[WITHCOORD]`
+    /// `[WITHCOORD]`.
     pub fn withcoord(self) -> Self {
         self.opt(320).token("WITHCOORD")
     }
 
-    /// `[WITHDIST]`
+    /// `[WITHDIST]`.
     pub fn withdist(self) -> Self {
         self.opt(384).token("WITHDIST")
     }
 
-    /// `[WITHHASH]`
+    /// `[WITHHASH]`.
     pub fn withhash(self) -> Self {
         self.opt(448).token("WITHHASH")
     }
 
-    /// `[COUNT count [ANY]]`
+    /// `[COUNT count [ANY]]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(512).token("COUNT").val(count)
     }
 
-    /// `[COUNT count [ANY]]`
+    /// `[COUNT count [ANY]]`.
     pub fn count_any(self, count: i64) -> Self {
         self.opt(512).token("COUNT").val(count).token("ANY")
     }
 
-    /// `ASC (one of '[ASC | DESC]')`
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn asc(self) -> Self {
         self.opt(576).token("ASC")
     }
 
-    /// `DESC (one of '[ASC | DESC]')`
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn desc(self) -> Self {
         self.opt(576).token("DESC")
     }
@@ -469,37 +469,37 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::GeoradiusbymemberRo> {
 
 /// The options of [`GEORADIUS_RO`](Commands::georadius_ro).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::GeoradiusRo> {
-    /// `[WITHCOORD]`
+    /// `[WITHCOORD]`.
     pub fn withcoord(self) -> Self {
         self.opt(384).token("WITHCOORD")
     }
 
-    /// `[WITHDIST]`
+    /// `[WITHDIST]`.
     pub fn withdist(self) -> Self {
         self.opt(448).token("WITHDIST")
     }
 
-    /// `[WITHHASH]`
+    /// `[WITHHASH]`.
     pub fn withhash(self) -> Self {
         self.opt(512).token("WITHHASH")
     }
 
-    /// `[COUNT count [ANY]]`
+    /// `[COUNT count [ANY]]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(576).token("COUNT").val(count)
     }
 
-    /// `[COUNT count [ANY]]`
+    /// `[COUNT count [ANY]]`.
     pub fn count_any(self, count: i64) -> Self {
         self.opt(576).token("COUNT").val(count).token("ANY")
     }
 
-    /// `ASC (one of '[ASC | DESC]')`
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn asc(self) -> Self {
         self.opt(640).token("ASC")
     }
 
-    /// `DESC (one of '[ASC | DESC]')`
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn desc(self) -> Self {
         self.opt(640).token("DESC")
     }
@@ -507,57 +507,57 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::GeoradiusRo> {
 
 /// The options of [`GEOSEARCH`](Commands::geosearch).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Geosearch> {
-    /// `FROMMEMBER member (one of '<FROMMEMBER member | FROMLONLAT longitude latitude>')`
+    /// `FROMMEMBER member`: one of `<FROMMEMBER member | FROMLONLAT longitude latitude>`, the last one called is sent.
     pub fn from_member<A1: ToArg>(self, member: A1) -> Self {
         self.opt(128).token("FROMMEMBER").val(member)
     }
 
-    /// `FROMLONLAT longitude latitude (one of '<FROMMEMBER member | FROMLONLAT longitude latitude>')`
+    /// `FROMLONLAT longitude latitude`: one of `<FROMMEMBER member | FROMLONLAT longitude latitude>`, the last one called is sent.
     pub fn from_lonlat(self, longitude: f64, latitude: f64) -> Self {
         self.opt(128).token("FROMLONLAT").val(longitude).val(latitude)
     }
 
-    /// `BYRADIUS radius <M | KM | FT | MI> (one of '<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>>')`
+    /// `BYRADIUS radius <M | KM | FT | MI>`: one of `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>>`, the last one called is sent.
     pub fn by_radius(self, radius: f64, unit: args::GeoUnit) -> Self {
         self.opt(192).token("BYRADIUS").val(radius).val(unit)
     }
 
-    /// `BYBOX width height <M | KM | FT | MI> (one of '<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>>')`
+    /// `BYBOX width height <M | KM | FT | MI>`: one of `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>>`, the last one called is sent.
     pub fn by_box(self, width: f64, height: f64, unit: args::GeoUnit) -> Self {
         self.opt(192).token("BYBOX").val(width).val(height).val(unit)
     }
 
-    /// `ASC (one of '[ASC | DESC]')`
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn asc(self) -> Self {
         self.opt(256).token("ASC")
     }
 
-    /// `DESC (one of '[ASC | DESC]')`
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn desc(self) -> Self {
         self.opt(256).token("DESC")
     }
 
-    /// `[COUNT count [ANY]]`
+    /// `[COUNT count [ANY]]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(320).token("COUNT").val(count)
     }
 
-    /// `[COUNT count [ANY]]`
+    /// `[COUNT count [ANY]]`.
     pub fn count_any(self, count: i64) -> Self {
         self.opt(320).token("COUNT").val(count).token("ANY")
     }
 
-    /// `[WITHCOORD]`
+    /// `[WITHCOORD]`.
     pub fn withcoord(self) -> Self {
         self.opt(384).token("WITHCOORD")
     }
 
-    /// `[WITHDIST]`
+    /// `[WITHDIST]`.
     pub fn withdist(self) -> Self {
         self.opt(448).token("WITHDIST")
     }
 
-    /// `[WITHHASH]`
+    /// `[WITHHASH]`.
     pub fn withhash(self) -> Self {
         self.opt(512).token("WITHHASH")
     }
@@ -565,47 +565,47 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Geosearch> {
 
 /// The options of [`GEOSEARCHSTORE`](Commands::geosearchstore).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Geosearchstore> {
-    /// `FROMMEMBER member (one of '<FROMMEMBER member | FROMLONLAT longitude latitude>')`
+    /// `FROMMEMBER member`: one of `<FROMMEMBER member | FROMLONLAT longitude latitude>`, the last one called is sent.
     pub fn from_member<A1: ToArg>(self, member: A1) -> Self {
         self.opt(192).token("FROMMEMBER").val(member)
     }
 
-    /// `FROMLONLAT longitude latitude (one of '<FROMMEMBER member | FROMLONLAT longitude latitude>')`
+    /// `FROMLONLAT longitude latitude`: one of `<FROMMEMBER member | FROMLONLAT longitude latitude>`, the last one called is sent.
     pub fn from_lonlat(self, longitude: f64, latitude: f64) -> Self {
         self.opt(192).token("FROMLONLAT").val(longitude).val(latitude)
     }
 
-    /// `BYRADIUS radius <M | KM | FT | MI> (one of '<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>>')`
+    /// `BYRADIUS radius <M | KM | FT | MI>`: one of `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>>`, the last one called is sent.
     pub fn by_radius(self, radius: f64, unit: args::GeoUnit) -> Self {
         self.opt(256).token("BYRADIUS").val(radius).val(unit)
     }
 
-    /// `BYBOX width height <M | KM | FT | MI> (one of '<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>>')`
+    /// `BYBOX width height <M | KM | FT | MI>`: one of `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>>`, the last one called is sent.
     pub fn by_box(self, width: f64, height: f64, unit: args::GeoUnit) -> Self {
         self.opt(256).token("BYBOX").val(width).val(height).val(unit)
     }
 
-    /// `ASC (one of '[ASC | DESC]')`
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn asc(self) -> Self {
         self.opt(320).token("ASC")
     }
 
-    /// `DESC (one of '[ASC | DESC]')`
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn desc(self) -> Self {
         self.opt(320).token("DESC")
     }
 
-    /// `[COUNT count [ANY]]`
+    /// `[COUNT count [ANY]]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(384).token("COUNT").val(count)
     }
 
-    /// `[COUNT count [ANY]]`
+    /// `[COUNT count [ANY]]`.
     pub fn count_any(self, count: i64) -> Self {
         self.opt(384).token("COUNT").val(count).token("ANY")
     }
 
-    /// `[STOREDIST]`
+    /// `[STOREDIST]`.
     pub fn storedist(self) -> Self {
         self.opt(448).token("STOREDIST")
     }

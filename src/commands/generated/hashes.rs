@@ -302,14 +302,14 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`HRANDFIELD`](Commands::hrandfield).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Hrandfield> {
-    /// `[count [WITHVALUES]]`
+    /// `[count [WITHVALUES]]`.
     ///
     /// The reply becomes `Vec<Bytes>`.
     pub fn count(self, count: i64) -> Cmd<'r, Vec<Bytes>, R, opts::Hrandfield> {
         self.opt(128).val(count).reply()
     }
 
-    /// `[count [WITHVALUES]]`
+    /// `[count [WITHVALUES]]`.
     ///
     /// The reply becomes `Vec<(Bytes, Bytes)>`.
     pub fn count_withvalues(self, count: i64) -> Cmd<'r, Vec<(Bytes, Bytes)>, R, opts::Hrandfield> {
@@ -319,12 +319,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Hrandfield> {
 
 /// The options of [`HSCAN`](Commands::hscan).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Hscan> {
-    /// `[MATCH pattern]`
+    /// `[MATCH pattern]`.
     pub fn match_<A1: ToArg>(self, pattern: A1) -> Self {
         self.opt(192).token("MATCH").val(pattern)
     }
 
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(256).token("COUNT").val(count)
     }

@@ -318,12 +318,12 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`COPY`](Commands::copy).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Copy> {
-    /// `[DB destination-db]`
+    /// `[DB destination-db]`.
     pub fn db(self, destination_db: i64) -> Self {
         self.opt(192).token("DB").val(destination_db)
     }
 
-    /// `[REPLACE]`
+    /// `[REPLACE]`.
     pub fn replace(self) -> Self {
         self.opt(256).token("REPLACE")
     }
@@ -331,22 +331,22 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Copy> {
 
 /// The options of [`EXPIRE`](Commands::expire).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Expire> {
-    /// `NX (one of '[NX | XX | GT | LT]')`
+    /// `NX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn nx(self) -> Self {
         self.opt(192).token("NX")
     }
 
-    /// `XX (one of '[NX | XX | GT | LT]')`
+    /// `XX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn xx(self) -> Self {
         self.opt(192).token("XX")
     }
 
-    /// `GT (one of '[NX | XX | GT | LT]')`
+    /// `GT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn gt(self) -> Self {
         self.opt(192).token("GT")
     }
 
-    /// `LT (one of '[NX | XX | GT | LT]')`
+    /// `LT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn lt(self) -> Self {
         self.opt(192).token("LT")
     }
@@ -354,22 +354,22 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Expire> {
 
 /// The options of [`EXPIREAT`](Commands::expireat).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Expireat> {
-    /// `NX (one of '[NX | XX | GT | LT]')`
+    /// `NX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn nx(self) -> Self {
         self.opt(192).token("NX")
     }
 
-    /// `XX (one of '[NX | XX | GT | LT]')`
+    /// `XX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn xx(self) -> Self {
         self.opt(192).token("XX")
     }
 
-    /// `GT (one of '[NX | XX | GT | LT]')`
+    /// `GT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn gt(self) -> Self {
         self.opt(192).token("GT")
     }
 
-    /// `LT (one of '[NX | XX | GT | LT]')`
+    /// `LT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn lt(self) -> Self {
         self.opt(192).token("LT")
     }
@@ -377,27 +377,27 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Expireat> {
 
 /// The options of [`MIGRATE`](Commands::migrate).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Migrate> {
-    /// `[COPY]`
+    /// `[COPY]`.
     pub fn copy(self) -> Self {
         self.opt(384).token("COPY")
     }
 
-    /// `[REPLACE]`
+    /// `[REPLACE]`.
     pub fn replace(self) -> Self {
         self.opt(448).token("REPLACE")
     }
 
-    /// `AUTH password (one of '[AUTH password | AUTH2 username password]')`
+    /// `AUTH password`: one of `[AUTH password | AUTH2 username password]`, the last one called is sent.
     pub fn auth<A1: ToArg>(self, auth: A1) -> Self {
         self.opt(512).token("AUTH").val(auth)
     }
 
-    /// `AUTH2 username password (one of '[AUTH password | AUTH2 username password]')`
+    /// `AUTH2 username password`: one of `[AUTH password | AUTH2 username password]`, the last one called is sent.
     pub fn auth2<A1: ToArg, A2: ToArg>(self, username: A1, password: A2) -> Self {
         self.opt(512).token("AUTH2").val(username).val(password)
     }
 
-    /// `[KEYS key [key ...]]`
+    /// `[KEYS key [key ...]]`.
     pub fn keys<A1: ToArg>(self, keys: A1) -> Self {
         self.opt(576).token("KEYS").val(keys)
     }
@@ -405,22 +405,22 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Migrate> {
 
 /// The options of [`PEXPIRE`](Commands::pexpire).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Pexpire> {
-    /// `NX (one of '[NX | XX | GT | LT]')`
+    /// `NX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn nx(self) -> Self {
         self.opt(192).token("NX")
     }
 
-    /// `XX (one of '[NX | XX | GT | LT]')`
+    /// `XX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn xx(self) -> Self {
         self.opt(192).token("XX")
     }
 
-    /// `GT (one of '[NX | XX | GT | LT]')`
+    /// `GT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn gt(self) -> Self {
         self.opt(192).token("GT")
     }
 
-    /// `LT (one of '[NX | XX | GT | LT]')`
+    /// `LT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn lt(self) -> Self {
         self.opt(192).token("LT")
     }

@@ -302,22 +302,22 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`PEXPIREAT`](Commands::pexpireat).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Pexpireat> {
-    /// `NX (one of '[NX | XX | GT | LT]')`
+    /// `NX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn nx(self) -> Self {
         self.opt(192).token("NX")
     }
 
-    /// `XX (one of '[NX | XX | GT | LT]')`
+    /// `XX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn xx(self) -> Self {
         self.opt(192).token("XX")
     }
 
-    /// `GT (one of '[NX | XX | GT | LT]')`
+    /// `GT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn gt(self) -> Self {
         self.opt(192).token("GT")
     }
 
-    /// `LT (one of '[NX | XX | GT | LT]')`
+    /// `LT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn lt(self) -> Self {
         self.opt(192).token("LT")
     }
@@ -325,22 +325,22 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Pexpireat> {
 
 /// The options of [`RESTORE`](Commands::restore).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Restore> {
-    /// `[REPLACE]`
+    /// `[REPLACE]`.
     pub fn replace(self) -> Self {
         self.opt(256).token("REPLACE")
     }
 
-    /// `[ABSTTL]`
+    /// `[ABSTTL]`.
     pub fn absttl(self) -> Self {
         self.opt(320).token("ABSTTL")
     }
 
-    /// `[IDLETIME seconds]`
+    /// `[IDLETIME seconds]`.
     pub fn idletime(self, seconds: i64) -> Self {
         self.opt(384).token("IDLETIME").val(seconds)
     }
 
-    /// `[FREQ frequency]`
+    /// `[FREQ frequency]`.
     pub fn freq(self, frequency: i64) -> Self {
         self.opt(448).token("FREQ").val(frequency)
     }
@@ -348,17 +348,17 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Restore> {
 
 /// The options of [`SCAN`](Commands::scan).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Scan> {
-    /// `[MATCH pattern]`
+    /// `[MATCH pattern]`.
     pub fn match_<A1: ToArg>(self, pattern: A1) -> Self {
         self.opt(128).token("MATCH").val(pattern)
     }
 
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(192).token("COUNT").val(count)
     }
 
-    /// `[TYPE type]`
+    /// `[TYPE type]`.
     pub fn type_<A1: ToArg>(self, type_: A1) -> Self {
         self.opt(256).token("TYPE").val(type_)
     }
@@ -366,37 +366,37 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Scan> {
 
 /// The options of [`SORT`](Commands::sort).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Sort> {
-    /// `[BY pattern]`
+    /// `[BY pattern]`.
     pub fn by<A1: ToArg>(self, by_pattern: A1) -> Self {
         self.opt(128).token("BY").val(by_pattern)
     }
 
-    /// `[LIMIT offset count]`
+    /// `[LIMIT offset count]`.
     pub fn limit(self, offset: i64, count: i64) -> Self {
         self.opt(192).token("LIMIT").val(offset).val(count)
     }
 
-    /// `[GET pattern [GET pattern ...]]`
+    /// `[GET pattern [GET pattern ...]]`; may be called more than once.
     pub fn get<A1: ToArg>(self, get_pattern: A1) -> Self {
         self.opt_repeat(256).token("GET").val(get_pattern)
     }
 
-    /// `ASC (one of '[ASC | DESC]')`
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn asc(self) -> Self {
         self.opt(320).token("ASC")
     }
 
-    /// `DESC (one of '[ASC | DESC]')`
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn desc(self) -> Self {
         self.opt(320).token("DESC")
     }
 
-    /// `[ALPHA]`
+    /// `[ALPHA]`.
     pub fn alpha(self) -> Self {
         self.opt(384).token("ALPHA")
     }
 
-    /// `[STORE destination]`
+    /// `[STORE destination]`.
     ///
     /// The reply becomes `i64`.
     pub fn store<A1: ToArg>(self, destination: A1) -> Cmd<'r, i64, R, opts::Sort> {
@@ -406,32 +406,32 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Sort> {
 
 /// The options of [`SORT_RO`](Commands::sort_ro).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::SortRo> {
-    /// `[BY pattern]`
+    /// `[BY pattern]`.
     pub fn by<A1: ToArg>(self, by_pattern: A1) -> Self {
         self.opt(128).token("BY").val(by_pattern)
     }
 
-    /// `[LIMIT offset count]`
+    /// `[LIMIT offset count]`.
     pub fn limit(self, offset: i64, count: i64) -> Self {
         self.opt(192).token("LIMIT").val(offset).val(count)
     }
 
-    /// `[GET pattern [GET pattern ...]]`
+    /// `[GET pattern [GET pattern ...]]`; may be called more than once.
     pub fn get<A1: ToArg>(self, get_pattern: A1) -> Self {
         self.opt_repeat(256).token("GET").val(get_pattern)
     }
 
-    /// `ASC (one of '[ASC | DESC]')`
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn asc(self) -> Self {
         self.opt(320).token("ASC")
     }
 
-    /// `DESC (one of '[ASC | DESC]')`
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn desc(self) -> Self {
         self.opt(320).token("DESC")
     }
 
-    /// `[ALPHA]`
+    /// `[ALPHA]`.
     pub fn alpha(self) -> Self {
         self.opt(384).token("ALPHA")
     }

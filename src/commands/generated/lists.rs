@@ -443,7 +443,7 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`BLMPOP`](Commands::blmpop).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Blmpop> {
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(320).token("COUNT").val(count)
     }
@@ -451,7 +451,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Blmpop> {
 
 /// The options of [`LMPOP`](Commands::lmpop).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lmpop> {
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(256).token("COUNT").val(count)
     }
@@ -459,7 +459,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lmpop> {
 
 /// The options of [`LPOP`](Commands::lpop).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lpop> {
-    /// `[count]`
+    /// `[count]`.
     ///
     /// The reply becomes `Vec<Bytes>`.
     pub fn count(self, count: i64) -> Cmd<'r, Vec<Bytes>, R, opts::Lpop> {
@@ -469,19 +469,19 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lpop> {
 
 /// The options of [`LPOS`](Commands::lpos).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lpos> {
-    /// `[RANK rank]`
+    /// `[RANK rank]`.
     pub fn rank(self, rank: i64) -> Self {
         self.opt(192).token("RANK").val(rank)
     }
 
-    /// `[COUNT num-matches]`
+    /// `[COUNT num-matches]`.
     ///
     /// The reply becomes `Vec<i64>`.
     pub fn count(self, num_matches: i64) -> Cmd<'r, Vec<i64>, R, opts::Lpos> {
         self.opt(256).token("COUNT").val(num_matches).reply()
     }
 
-    /// `[MAXLEN len]`
+    /// `[MAXLEN len]`.
     pub fn maxlen(self, len: i64) -> Self {
         self.opt(320).token("MAXLEN").val(len)
     }
@@ -489,7 +489,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lpos> {
 
 /// The options of [`RPOP`](Commands::rpop).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Rpop> {
-    /// `[count]`
+    /// `[count]`.
     ///
     /// The reply becomes `Vec<Bytes>`.
     pub fn count(self, count: i64) -> Cmd<'r, Vec<Bytes>, R, opts::Rpop> {

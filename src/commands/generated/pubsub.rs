@@ -258,7 +258,7 @@ impl<R: Exclusive> Commands<R> {
 
 /// The options of [`PUBSUB CHANNELS`](Commands::pubsub_channels).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::PubsubChannels> {
-    /// `[pattern]`
+    /// `[pattern]`.
     pub fn pattern<A1: ToArg>(self, pattern: A1) -> Self {
         self.opt(64).val(pattern)
     }
@@ -266,7 +266,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::PubsubChannels> {
 
 /// The options of [`PUBSUB SHARDCHANNELS`](Commands::pubsub_shardchannels).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::PubsubShardchannels> {
-    /// `[pattern]`
+    /// `[pattern]`.
     pub fn pattern<A1: ToArg>(self, pattern: A1) -> Self {
         self.opt(64).val(pattern)
     }

@@ -375,12 +375,12 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`FUNCTION FLUSH`](Commands::function_flush).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionFlush> {
-    /// `ASYNC (one of '[ASYNC | SYNC]')`
+    /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
     pub fn async_(self) -> Self {
         self.opt(64).token("ASYNC")
     }
 
-    /// `SYNC (one of '[ASYNC | SYNC]')`
+    /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
     pub fn sync(self) -> Self {
         self.opt(64).token("SYNC")
     }
@@ -388,12 +388,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionFlush> {
 
 /// The options of [`FUNCTION LIST`](Commands::function_list).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionList> {
-    /// `[LIBRARYNAME library-name-pattern]`
+    /// `[LIBRARYNAME library-name-pattern]`.
     pub fn libraryname<A1: ToArg>(self, library_name_pattern: A1) -> Self {
         self.opt(64).token("LIBRARYNAME").val(library_name_pattern)
     }
 
-    /// `[WITHCODE]`
+    /// `[WITHCODE]`.
     pub fn withcode(self) -> Self {
         self.opt(128).token("WITHCODE")
     }
@@ -401,7 +401,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionList> {
 
 /// The options of [`FUNCTION LOAD`](Commands::function_load).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionLoad> {
-    /// `[REPLACE]`
+    /// `[REPLACE]`.
     pub fn replace(self) -> Self {
         self.opt(64).token("REPLACE")
     }
@@ -409,17 +409,17 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionLoad> {
 
 /// The options of [`FUNCTION RESTORE`](Commands::function_restore).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionRestore> {
-    /// `FLUSH (one of '[FLUSH | APPEND | REPLACE]')`
+    /// `FLUSH`: one of `[FLUSH | APPEND | REPLACE]`, the last one called is sent.
     pub fn flush(self) -> Self {
         self.opt(128).token("FLUSH")
     }
 
-    /// `APPEND (one of '[FLUSH | APPEND | REPLACE]')`
+    /// `APPEND`: one of `[FLUSH | APPEND | REPLACE]`, the last one called is sent.
     pub fn append(self) -> Self {
         self.opt(128).token("APPEND")
     }
 
-    /// `REPLACE (one of '[FLUSH | APPEND | REPLACE]')`
+    /// `REPLACE`: one of `[FLUSH | APPEND | REPLACE]`, the last one called is sent.
     pub fn replace(self) -> Self {
         self.opt(128).token("REPLACE")
     }
@@ -427,12 +427,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionRestore> {
 
 /// The options of [`SCRIPT FLUSH`](Commands::script_flush).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ScriptFlush> {
-    /// `ASYNC (one of '[ASYNC | SYNC]')`
+    /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
     pub fn async_(self) -> Self {
         self.opt(64).token("ASYNC")
     }
 
-    /// `SYNC (one of '[ASYNC | SYNC]')`
+    /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
     pub fn sync(self) -> Self {
         self.opt(64).token("SYNC")
     }

@@ -565,7 +565,7 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`ACL CAT`](Commands::acl_cat).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::AclCat> {
-    /// `[category]`
+    /// `[category]`.
     pub fn category<A1: ToArg>(self, category: A1) -> Self {
         self.opt(64).val(category)
     }
@@ -573,7 +573,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::AclCat> {
 
 /// The options of [`ACL GENPASS`](Commands::acl_genpass).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::AclGenpass> {
-    /// `[bits]`
+    /// `[bits]`.
     pub fn bits(self, bits: i64) -> Self {
         self.opt(64).val(bits)
     }
@@ -581,12 +581,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::AclGenpass> {
 
 /// The options of [`ACL LOG`](Commands::acl_log).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::AclLog> {
-    /// `count (one of '[count | RESET]')`
+    /// `count`: one of `[count | RESET]`, the last one called is sent.
     pub fn count(self, count: i64) -> Self {
         self.opt(64).val(count)
     }
 
-    /// `RESET (one of '[count | RESET]')`
+    /// `RESET`: one of `[count | RESET]`, the last one called is sent.
     pub fn reset(self) -> Self {
         self.opt(64).token("RESET")
     }
@@ -594,7 +594,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::AclLog> {
 
 /// The options of [`BGSAVE`](Commands::bgsave).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bgsave> {
-    /// `[SCHEDULE]`
+    /// `[SCHEDULE]`.
     pub fn schedule(self) -> Self {
         self.opt(64).token("SCHEDULE")
     }
@@ -602,17 +602,17 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bgsave> {
 
 /// The options of [`COMMAND LIST`](Commands::command_list).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::CommandList> {
-    /// `MODULE module-name (one of '[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]')`
+    /// `MODULE module-name`: one of `[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]`, the last one called is sent.
     pub fn module<A1: ToArg>(self, module_name: A1) -> Self {
         self.opt(64).token("FILTERBY").token("MODULE").val(module_name)
     }
 
-    /// `ACLCAT category (one of '[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]')`
+    /// `ACLCAT category`: one of `[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]`, the last one called is sent.
     pub fn aclcat<A1: ToArg>(self, category: A1) -> Self {
         self.opt(64).token("FILTERBY").token("ACLCAT").val(category)
     }
 
-    /// `PATTERN pattern (one of '[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]')`
+    /// `PATTERN pattern`: one of `[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]`, the last one called is sent.
     pub fn pattern<A1: ToArg>(self, pattern: A1) -> Self {
         self.opt(64).token("FILTERBY").token("PATTERN").val(pattern)
     }
@@ -620,22 +620,22 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::CommandList> {
 
 /// The options of [`FAILOVER`](Commands::failover).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Failover> {
-    /// `[TO host port [FORCE]]`
+    /// `[TO host port [FORCE]]`.
     pub fn to<A1: ToArg>(self, host: A1, port: i64) -> Self {
         self.opt(64).token("TO").val(host).val(port)
     }
 
-    /// `[TO host port [FORCE]]`
+    /// `[TO host port [FORCE]]`.
     pub fn to_force<A1: ToArg>(self, host: A1, port: i64) -> Self {
         self.opt(64).token("TO").val(host).val(port).token("FORCE")
     }
 
-    /// `[ABORT]`
+    /// `[ABORT]`.
     pub fn abort(self) -> Self {
         self.opt(128).token("ABORT")
     }
 
-    /// `[TIMEOUT milliseconds]`
+    /// `[TIMEOUT milliseconds]`.
     pub fn with_timeout(self, milliseconds: i64) -> Self {
         self.opt(192).token("TIMEOUT").val(milliseconds)
     }
@@ -643,12 +643,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Failover> {
 
 /// The options of [`FLUSHALL`](Commands::flushall).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Flushall> {
-    /// `ASYNC (one of '[ASYNC | SYNC]')`
+    /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
     pub fn async_(self) -> Self {
         self.opt(64).token("ASYNC")
     }
 
-    /// `SYNC (one of '[ASYNC | SYNC]')`
+    /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
     pub fn sync(self) -> Self {
         self.opt(64).token("SYNC")
     }
@@ -656,12 +656,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Flushall> {
 
 /// The options of [`FLUSHDB`](Commands::flushdb).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Flushdb> {
-    /// `ASYNC (one of '[ASYNC | SYNC]')`
+    /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
     pub fn async_(self) -> Self {
         self.opt(64).token("ASYNC")
     }
 
-    /// `SYNC (one of '[ASYNC | SYNC]')`
+    /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
     pub fn sync(self) -> Self {
         self.opt(64).token("SYNC")
     }

@@ -569,7 +569,7 @@ impl<R: Exclusive> Commands<R> {
 
 /// The options of [`LOLWUT`](Commands::lolwut).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lolwut> {
-    /// `[VERSION version]`
+    /// `[VERSION version]`.
     pub fn version(self, version: i64) -> Self {
         self.opt(64).token("VERSION").val(version)
     }
@@ -577,7 +577,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lolwut> {
 
 /// The options of [`MEMORY USAGE`](Commands::memory_usage).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::MemoryUsage> {
-    /// `[SAMPLES count]`
+    /// `[SAMPLES count]`.
     pub fn samples(self, count: i64) -> Self {
         self.opt(128).token("SAMPLES").val(count)
     }
@@ -585,12 +585,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::MemoryUsage> {
 
 /// The options of [`MODULE LOADEX`](Commands::module_loadex).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ModuleLoadex> {
-    /// `[CONFIG name value [CONFIG name value ...]]`
+    /// `[CONFIG name value [CONFIG name value ...]]`; may be called more than once.
     pub fn config<A1: ToArg, A2: ToArg>(self, name: A1, value: A2) -> Self {
         self.opt_repeat(128).token("CONFIG").val(name).val(value)
     }
 
-    /// `[ARGS args [args ...]]`
+    /// `[ARGS args [args ...]]`.
     pub fn args<A1: ToArg>(self, args: A1) -> Self {
         self.opt(192).token("ARGS").val(args)
     }
@@ -598,12 +598,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ModuleLoadex> {
 
 /// The options of [`REPLICAOF`](Commands::replicaof).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Replicaof> {
-    /// `host port (one of '<host port | NO ONE>')`
+    /// `host port`: one of `<host port | NO ONE>`, the last one called is sent.
     pub fn host<A1: ToArg>(self, host: A1, port: i64) -> Self {
         self.opt(64).val(host).val(port)
     }
 
-    /// `NO ONE (one of '<host port | NO ONE>')`
+    /// `NO ONE`: one of `<host port | NO ONE>`, the last one called is sent.
     pub fn no(self) -> Self {
         self.opt(64).token("NO").token("ONE")
     }
@@ -611,22 +611,22 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Replicaof> {
 
 /// The options of [`RESTORE-ASKING`](Commands::restore_asking).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::RestoreAsking> {
-    /// `[REPLACE]`
+    /// `[REPLACE]`.
     pub fn replace(self) -> Self {
         self.opt(256).token("REPLACE")
     }
 
-    /// `[ABSTTL]`
+    /// `[ABSTTL]`.
     pub fn absttl(self) -> Self {
         self.opt(320).token("ABSTTL")
     }
 
-    /// `[IDLETIME seconds]`
+    /// `[IDLETIME seconds]`.
     pub fn idletime(self, seconds: i64) -> Self {
         self.opt(384).token("IDLETIME").val(seconds)
     }
 
-    /// `[FREQ frequency]`
+    /// `[FREQ frequency]`.
     pub fn freq(self, frequency: i64) -> Self {
         self.opt(448).token("FREQ").val(frequency)
     }
@@ -634,27 +634,27 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::RestoreAsking> {
 
 /// The options of [`SHUTDOWN`](Commands::shutdown).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Shutdown> {
-    /// `NOSAVE (one of '[NOSAVE | SAVE]')`
+    /// `NOSAVE`: one of `[NOSAVE | SAVE]`, the last one called is sent.
     pub fn nosave(self) -> Self {
         self.opt(64).token("NOSAVE")
     }
 
-    /// `SAVE (one of '[NOSAVE | SAVE]')`
+    /// `SAVE`: one of `[NOSAVE | SAVE]`, the last one called is sent.
     pub fn save(self) -> Self {
         self.opt(64).token("SAVE")
     }
 
-    /// `[NOW]`
+    /// `[NOW]`.
     pub fn now(self) -> Self {
         self.opt(128).token("NOW")
     }
 
-    /// `[FORCE]`
+    /// `[FORCE]`.
     pub fn force(self) -> Self {
         self.opt(192).token("FORCE")
     }
 
-    /// `[ABORT]`
+    /// `[ABORT]`.
     pub fn abort(self) -> Self {
         self.opt(256).token("ABORT")
     }
@@ -662,12 +662,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Shutdown> {
 
 /// The options of [`SLAVEOF`](Commands::slaveof).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Slaveof> {
-    /// `host port (one of '<host port | NO ONE>')`
+    /// `host port`: one of `<host port | NO ONE>`, the last one called is sent.
     pub fn host<A1: ToArg>(self, host: A1, port: i64) -> Self {
         self.opt(64).val(host).val(port)
     }
 
-    /// `NO ONE (one of '<host port | NO ONE>')`
+    /// `NO ONE`: one of `<host port | NO ONE>`, the last one called is sent.
     pub fn no(self) -> Self {
         self.opt(64).token("NO").token("ONE")
     }
@@ -675,7 +675,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Slaveof> {
 
 /// The options of [`SLOWLOG GET`](Commands::slowlog_get).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::SlowlogGet> {
-    /// `[count]`
+    /// `[count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(64).val(count)
     }

@@ -317,7 +317,7 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`SINTERCARD`](Commands::sintercard).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Sintercard> {
-    /// `[LIMIT limit]`
+    /// `[LIMIT limit]`.
     pub fn limit(self, limit: i64) -> Self {
         self.opt(192).token("LIMIT").val(limit)
     }
@@ -325,7 +325,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Sintercard> {
 
 /// The options of [`SPOP`](Commands::spop).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Spop> {
-    /// `[count]`
+    /// `[count]`.
     ///
     /// The reply becomes `Vec<Bytes>`.
     pub fn count(self, count: i64) -> Cmd<'r, Vec<Bytes>, R, opts::Spop> {
@@ -335,7 +335,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Spop> {
 
 /// The options of [`SRANDMEMBER`](Commands::srandmember).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Srandmember> {
-    /// `[count]`
+    /// `[count]`.
     ///
     /// The reply becomes `Vec<Bytes>`.
     pub fn count(self, count: i64) -> Cmd<'r, Vec<Bytes>, R, opts::Srandmember> {
@@ -345,12 +345,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Srandmember> {
 
 /// The options of [`SSCAN`](Commands::sscan).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Sscan> {
-    /// `[MATCH pattern]`
+    /// `[MATCH pattern]`.
     pub fn match_<A1: ToArg>(self, pattern: A1) -> Self {
         self.opt(192).token("MATCH").val(pattern)
     }
 
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(256).token("COUNT").val(count)
     }

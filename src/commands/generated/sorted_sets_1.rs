@@ -364,7 +364,7 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`BZMPOP`](Commands::bzmpop).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bzmpop> {
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(320).token("COUNT").val(count)
     }
@@ -372,32 +372,32 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bzmpop> {
 
 /// The options of [`ZADD`](Commands::zadd).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zadd> {
-    /// `NX (one of '[NX | XX]')`
+    /// `NX`: one of `[NX | XX]`, the last one called is sent.
     pub fn nx(self) -> Self {
         self.opt(128).token("NX")
     }
 
-    /// `XX (one of '[NX | XX]')`
+    /// `XX`: one of `[NX | XX]`, the last one called is sent.
     pub fn xx(self) -> Self {
         self.opt(128).token("XX")
     }
 
-    /// `GT (one of '[GT | LT]')`
+    /// `GT`: one of `[GT | LT]`, the last one called is sent.
     pub fn gt(self) -> Self {
         self.opt(192).token("GT")
     }
 
-    /// `LT (one of '[GT | LT]')`
+    /// `LT`: one of `[GT | LT]`, the last one called is sent.
     pub fn lt(self) -> Self {
         self.opt(192).token("LT")
     }
 
-    /// `[CH]`
+    /// `[CH]`.
     pub fn ch(self) -> Self {
         self.opt(256).token("CH")
     }
 
-    /// `[INCR]`
+    /// `[INCR]`.
     ///
     /// The reply becomes `Option<f64>`.
     pub fn incr(self) -> Cmd<'r, Option<f64>, R, opts::Zadd> {
@@ -407,7 +407,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zadd> {
 
 /// The options of [`ZDIFF`](Commands::zdiff).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zdiff> {
-    /// `[WITHSCORES]`
+    /// `[WITHSCORES]`.
     ///
     /// The reply becomes `Vec<(Bytes, f64)>`.
     pub fn withscores(self) -> Cmd<'r, Vec<(Bytes, f64)>, R, opts::Zdiff> {
@@ -417,17 +417,17 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zdiff> {
 
 /// The options of [`ZINTER`](Commands::zinter).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zinter> {
-    /// `[WEIGHTS weight [weight ...]]`
+    /// `[WEIGHTS weight [weight ...]]`.
     pub fn weights<A1: ToArg>(self, weights: A1) -> Self {
         self.opt(192).token("WEIGHTS").val(weights)
     }
 
-    /// `[AGGREGATE SUM | MIN | MAX]`
+    /// `[AGGREGATE SUM | MIN | MAX]`.
     pub fn aggregate(self, aggregate: args::Aggregate) -> Self {
         self.opt(256).token("AGGREGATE").val(aggregate)
     }
 
-    /// `[WITHSCORES]`
+    /// `[WITHSCORES]`.
     ///
     /// The reply becomes `Vec<(Bytes, f64)>`.
     pub fn withscores(self) -> Cmd<'r, Vec<(Bytes, f64)>, R, opts::Zinter> {
@@ -437,7 +437,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zinter> {
 
 /// The options of [`ZINTERCARD`](Commands::zintercard).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zintercard> {
-    /// `[LIMIT limit]`
+    /// `[LIMIT limit]`.
     pub fn limit(self, limit: i64) -> Self {
         self.opt(192).token("LIMIT").val(limit)
     }
@@ -445,12 +445,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zintercard> {
 
 /// The options of [`ZINTERSTORE`](Commands::zinterstore).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zinterstore> {
-    /// `[WEIGHTS weight [weight ...]]`
+    /// `[WEIGHTS weight [weight ...]]`.
     pub fn weights<A1: ToArg>(self, weights: A1) -> Self {
         self.opt(256).token("WEIGHTS").val(weights)
     }
 
-    /// `[AGGREGATE SUM | MIN | MAX]`
+    /// `[AGGREGATE SUM | MIN | MAX]`.
     pub fn aggregate(self, aggregate: args::Aggregate) -> Self {
         self.opt(320).token("AGGREGATE").val(aggregate)
     }
@@ -458,7 +458,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zinterstore> {
 
 /// The options of [`ZMPOP`](Commands::zmpop).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zmpop> {
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(256).token("COUNT").val(count)
     }
@@ -466,7 +466,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zmpop> {
 
 /// The options of [`ZPOPMAX`](Commands::zpopmax).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zpopmax> {
-    /// `[count]`
+    /// `[count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(128).val(count)
     }
@@ -474,7 +474,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zpopmax> {
 
 /// The options of [`ZPOPMIN`](Commands::zpopmin).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zpopmin> {
-    /// `[count]`
+    /// `[count]`.
     ///
     /// The reply becomes `Vec<(Bytes, f64)>`.
     pub fn count(self, count: i64) -> Cmd<'r, Vec<(Bytes, f64)>, R, opts::Zpopmin> {
@@ -484,14 +484,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zpopmin> {
 
 /// The options of [`ZRANDMEMBER`](Commands::zrandmember).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrandmember> {
-    /// `[count [WITHSCORES]]`
+    /// `[count [WITHSCORES]]`.
     ///
     /// The reply becomes `Vec<Bytes>`.
     pub fn count(self, count: i64) -> Cmd<'r, Vec<Bytes>, R, opts::Zrandmember> {
         self.opt(128).val(count).reply()
     }
 
-    /// `[count [WITHSCORES]]`
+    /// `[count [WITHSCORES]]`.
     ///
     /// The reply becomes `Vec<(Bytes, f64)>`.
     pub fn count_withscores(self, count: i64) -> Cmd<'r, Vec<(Bytes, f64)>, R, opts::Zrandmember> {

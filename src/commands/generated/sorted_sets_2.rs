@@ -409,27 +409,27 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`ZRANGE`](Commands::zrange).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrange> {
-    /// `BYSCORE (one of '[BYSCORE | BYLEX]')`
+    /// `BYSCORE`: one of `[BYSCORE | BYLEX]`, the last one called is sent.
     pub fn by_score(self) -> Self {
         self.opt(256).token("BYSCORE")
     }
 
-    /// `BYLEX (one of '[BYSCORE | BYLEX]')`
+    /// `BYLEX`: one of `[BYSCORE | BYLEX]`, the last one called is sent.
     pub fn by_lex(self) -> Self {
         self.opt(256).token("BYLEX")
     }
 
-    /// `[REV]`
+    /// `[REV]`.
     pub fn rev(self) -> Self {
         self.opt(320).token("REV")
     }
 
-    /// `[LIMIT offset count]`
+    /// `[LIMIT offset count]`.
     pub fn limit(self, offset: i64, count: i64) -> Self {
         self.opt(384).token("LIMIT").val(offset).val(count)
     }
 
-    /// `[WITHSCORES]`
+    /// `[WITHSCORES]`.
     ///
     /// The reply becomes `Vec<(Bytes, f64)>`.
     pub fn withscores(self) -> Cmd<'r, Vec<(Bytes, f64)>, R, opts::Zrange> {
@@ -439,7 +439,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrange> {
 
 /// The options of [`ZRANGEBYLEX`](Commands::zrangebylex).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrangebylex> {
-    /// `[LIMIT offset count]`
+    /// `[LIMIT offset count]`.
     pub fn limit(self, offset: i64, count: i64) -> Self {
         self.opt(256).token("LIMIT").val(offset).val(count)
     }
@@ -447,14 +447,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrangebylex> {
 
 /// The options of [`ZRANGEBYSCORE`](Commands::zrangebyscore).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrangebyscore> {
-    /// `[WITHSCORES]`
+    /// `[WITHSCORES]`.
     ///
     /// The reply becomes `Vec<(Bytes, f64)>`.
     pub fn withscores(self) -> Cmd<'r, Vec<(Bytes, f64)>, R, opts::Zrangebyscore> {
         self.opt(256).token("WITHSCORES").reply()
     }
 
-    /// `[LIMIT offset count]`
+    /// `[LIMIT offset count]`.
     pub fn limit(self, offset: i64, count: i64) -> Self {
         self.opt(320).token("LIMIT").val(offset).val(count)
     }
@@ -462,22 +462,22 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrangebyscore> {
 
 /// The options of [`ZRANGESTORE`](Commands::zrangestore).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrangestore> {
-    /// `BYSCORE (one of '[BYSCORE | BYLEX]')`
+    /// `BYSCORE`: one of `[BYSCORE | BYLEX]`, the last one called is sent.
     pub fn by_score(self) -> Self {
         self.opt(320).token("BYSCORE")
     }
 
-    /// `BYLEX (one of '[BYSCORE | BYLEX]')`
+    /// `BYLEX`: one of `[BYSCORE | BYLEX]`, the last one called is sent.
     pub fn by_lex(self) -> Self {
         self.opt(320).token("BYLEX")
     }
 
-    /// `[REV]`
+    /// `[REV]`.
     pub fn rev(self) -> Self {
         self.opt(384).token("REV")
     }
 
-    /// `[LIMIT offset count]`
+    /// `[LIMIT offset count]`.
     pub fn limit(self, offset: i64, count: i64) -> Self {
         self.opt(448).token("LIMIT").val(offset).val(count)
     }
@@ -485,7 +485,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrangestore> {
 
 /// The options of [`ZRANK`](Commands::zrank).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrank> {
-    /// `[WITHSCORE]`
+    /// `[WITHSCORE]`.
     ///
     /// The reply becomes `Option<(i64, f64)>`.
     pub fn withscore(self) -> Cmd<'r, Option<(i64, f64)>, R, opts::Zrank> {
@@ -495,7 +495,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrank> {
 
 /// The options of [`ZREVRANGE`](Commands::zrevrange).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrange> {
-    /// `[WITHSCORES]`
+    /// `[WITHSCORES]`.
     ///
     /// The reply becomes `Vec<(Bytes, f64)>`.
     pub fn withscores(self) -> Cmd<'r, Vec<(Bytes, f64)>, R, opts::Zrevrange> {
@@ -505,7 +505,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrange> {
 
 /// The options of [`ZREVRANGEBYLEX`](Commands::zrevrangebylex).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrangebylex> {
-    /// `[LIMIT offset count]`
+    /// `[LIMIT offset count]`.
     pub fn limit(self, offset: i64, count: i64) -> Self {
         self.opt(256).token("LIMIT").val(offset).val(count)
     }
@@ -513,14 +513,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrangebylex> {
 
 /// The options of [`ZREVRANGEBYSCORE`](Commands::zrevrangebyscore).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrangebyscore> {
-    /// `[WITHSCORES]`
+    /// `[WITHSCORES]`.
     ///
     /// The reply becomes `Vec<(Bytes, f64)>`.
     pub fn withscores(self) -> Cmd<'r, Vec<(Bytes, f64)>, R, opts::Zrevrangebyscore> {
         self.opt(256).token("WITHSCORES").reply()
     }
 
-    /// `[LIMIT offset count]`
+    /// `[LIMIT offset count]`.
     pub fn limit(self, offset: i64, count: i64) -> Self {
         self.opt(320).token("LIMIT").val(offset).val(count)
     }
@@ -528,7 +528,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrangebyscore> {
 
 /// The options of [`ZREVRANK`](Commands::zrevrank).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrank> {
-    /// `[WITHSCORE]`
+    /// `[WITHSCORE]`.
     ///
     /// The reply becomes `Option<(i64, f64)>`.
     pub fn withscore(self) -> Cmd<'r, Option<(i64, f64)>, R, opts::Zrevrank> {
@@ -538,12 +538,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrank> {
 
 /// The options of [`ZSCAN`](Commands::zscan).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zscan> {
-    /// `[MATCH pattern]`
+    /// `[MATCH pattern]`.
     pub fn match_<A1: ToArg>(self, pattern: A1) -> Self {
         self.opt(192).token("MATCH").val(pattern)
     }
 
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(256).token("COUNT").val(count)
     }
@@ -551,17 +551,17 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zscan> {
 
 /// The options of [`ZUNION`](Commands::zunion).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zunion> {
-    /// `[WEIGHTS weight [weight ...]]`
+    /// `[WEIGHTS weight [weight ...]]`.
     pub fn weights<A1: ToArg>(self, weights: A1) -> Self {
         self.opt(192).token("WEIGHTS").val(weights)
     }
 
-    /// `[AGGREGATE SUM | MIN | MAX]`
+    /// `[AGGREGATE SUM | MIN | MAX]`.
     pub fn aggregate(self, aggregate: args::Aggregate) -> Self {
         self.opt(256).token("AGGREGATE").val(aggregate)
     }
 
-    /// `[WITHSCORES]`
+    /// `[WITHSCORES]`.
     ///
     /// The reply becomes `Vec<(Bytes, f64)>`.
     pub fn withscores(self) -> Cmd<'r, Vec<(Bytes, f64)>, R, opts::Zunion> {
@@ -571,12 +571,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zunion> {
 
 /// The options of [`ZUNIONSTORE`](Commands::zunionstore).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zunionstore> {
-    /// `[WEIGHTS weight [weight ...]]`
+    /// `[WEIGHTS weight [weight ...]]`.
     pub fn weights<A1: ToArg>(self, weights: A1) -> Self {
         self.opt(256).token("WEIGHTS").val(weights)
     }
 
-    /// `[AGGREGATE SUM | MIN | MAX]`
+    /// `[AGGREGATE SUM | MIN | MAX]`.
     pub fn aggregate(self, aggregate: args::Aggregate) -> Self {
         self.opt(320).token("AGGREGATE").val(aggregate)
     }

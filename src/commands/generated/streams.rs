@@ -525,32 +525,32 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`XADD`](Commands::xadd).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xadd> {
-    /// `[NOMKSTREAM]`
+    /// `[NOMKSTREAM]`.
     pub fn nomkstream(self) -> Self {
         self.opt(128).token("NOMKSTREAM")
     }
 
-    /// `MAXLEN threshold: trim to exactly this many entries`
+    /// `MAXLEN threshold`: trim to exactly this many entries.
     pub fn maxlen(self, threshold: i64) -> Self {
         self.opt(192).token("MAXLEN").val(threshold)
     }
 
-    /// `MAXLEN ~ threshold: trim to about this many entries (faster)`
+    /// `MAXLEN ~ threshold`: trim to about this many entries (faster).
     pub fn maxlen_approx(self, threshold: i64) -> Self {
         self.opt(192).token("MAXLEN").token("~").val(threshold)
     }
 
-    /// `MINID threshold: evict entries with IDs lower than this`
+    /// `MINID threshold`: evict entries with IDs lower than this.
     pub fn minid<A1: ToArg>(self, threshold: A1) -> Self {
         self.opt(192).token("MINID").val(threshold)
     }
 
-    /// `MINID ~ threshold: evict about the entries with IDs lower than this`
+    /// `MINID ~ threshold`: evict about the entries with IDs lower than this.
     pub fn minid_approx<A1: ToArg>(self, threshold: A1) -> Self {
         self.opt(192).token("MINID").token("~").val(threshold)
     }
 
-    /// `LIMIT count: evict at most this many entries (with an approximate trim)`
+    /// `LIMIT count`: evict at most this many entries (with an approximate trim).
     pub fn limit(self, count: i64) -> Self {
         self.opt(193).token("LIMIT").val(count)
     }
@@ -558,12 +558,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xadd> {
 
 /// The options of [`XAUTOCLAIM`](Commands::xautoclaim).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xautoclaim> {
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(384).token("COUNT").val(count)
     }
 
-    /// `[JUSTID]`
+    /// `[JUSTID]`.
     ///
     /// The reply becomes `Value`.
     pub fn justid(self) -> Cmd<'r, Value, R, opts::Xautoclaim> {
@@ -573,34 +573,34 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xautoclaim> {
 
 /// The options of [`XCLAIM`](Commands::xclaim).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xclaim> {
-    /// `[IDLE ms]`
+    /// `[IDLE ms]`.
     pub fn idle(self, ms: i64) -> Self {
         self.opt(384).token("IDLE").val(ms)
     }
 
-    /// `[TIME unix-time-milliseconds]`
+    /// `[TIME unix-time-milliseconds]`.
     pub fn time(self, unix_time_milliseconds: i64) -> Self {
         self.opt(448).token("TIME").val(unix_time_milliseconds)
     }
 
-    /// `[RETRYCOUNT count]`
+    /// `[RETRYCOUNT count]`.
     pub fn retrycount(self, count: i64) -> Self {
         self.opt(512).token("RETRYCOUNT").val(count)
     }
 
-    /// `[FORCE]`
+    /// `[FORCE]`.
     pub fn force(self) -> Self {
         self.opt(576).token("FORCE")
     }
 
-    /// `[JUSTID]`
+    /// `[JUSTID]`.
     ///
     /// The reply becomes `Vec<Bytes>`.
     pub fn justid(self) -> Cmd<'r, Vec<Bytes>, R, opts::Xclaim> {
         self.opt(640).token("JUSTID").reply()
     }
 
-    /// `[LASTID lastid]`
+    /// `[LASTID lastid]`.
     pub fn lastid<A1: ToArg>(self, lastid: A1) -> Self {
         self.opt(704).token("LASTID").val(lastid)
     }
@@ -608,12 +608,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xclaim> {
 
 /// The options of [`XGROUP CREATE`](Commands::xgroup_create).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::XgroupCreate> {
-    /// `[MKSTREAM]`
+    /// `[MKSTREAM]`.
     pub fn mkstream(self) -> Self {
         self.opt(256).token("MKSTREAM")
     }
 
-    /// `[ENTRIESREAD entries-read]`
+    /// `[ENTRIESREAD entries-read]`.
     pub fn entriesread(self, entries_read: i64) -> Self {
         self.opt(320).token("ENTRIESREAD").val(entries_read)
     }
@@ -621,7 +621,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::XgroupCreate> {
 
 /// The options of [`XGROUP SETID`](Commands::xgroup_setid).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::XgroupSetid> {
-    /// `[ENTRIESREAD entries-read]`
+    /// `[ENTRIESREAD entries-read]`.
     pub fn entriesread(self, entriesread: i64) -> Self {
         self.opt(256).token("ENTRIESREAD").val(entriesread)
     }
@@ -629,12 +629,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::XgroupSetid> {
 
 /// The options of [`XINFO STREAM`](Commands::xinfo_stream).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::XinfoStream> {
-    /// `[FULL [COUNT count]]`
+    /// `[FULL [COUNT count]]`.
     pub fn full(self) -> Self {
         self.opt(128).token("FULL")
     }
 
-    /// `[COUNT count] (inside '[FULL [COUNT count]]')`
+    /// `[COUNT count]`, inside `[FULL [COUNT count]]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(129).token("COUNT").val(count)
     }
@@ -642,7 +642,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::XinfoStream> {
 
 /// The options of [`XPENDING`](Commands::xpending).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xpending> {
-    /// `[[IDLE min-idle-time] start end count [consumer]]`
+    /// `[[IDLE min-idle-time] start end count [consumer]]`.
     ///
     /// The reply becomes `Vec<crate::replies::PendingEntry>`.
     pub fn filters<A1: ToArg, A2: ToArg>(
@@ -654,12 +654,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xpending> {
         self.opt(192).val(start).val(end).val(count).reply()
     }
 
-    /// `[IDLE min-idle-time] (inside '[[IDLE min-idle-time] start end count [consumer]]')`
+    /// `[IDLE min-idle-time]`, inside `[[IDLE min-idle-time] start end count [consumer]]`.
     pub fn idle(self, min_idle_time: i64) -> Self {
         self.opt(193).token("IDLE").val(min_idle_time)
     }
 
-    /// `[consumer] (inside '[[IDLE min-idle-time] start end count [consumer]]')`
+    /// `[consumer]`, inside `[[IDLE min-idle-time] start end count [consumer]]`.
     pub fn consumer<A1: ToArg>(self, consumer: A1) -> Self {
         self.opt(194).val(consumer)
     }
@@ -667,7 +667,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xpending> {
 
 /// The options of [`XRANGE`](Commands::xrange).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xrange> {
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(256).token("COUNT").val(count)
     }
@@ -675,12 +675,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xrange> {
 
 /// The options of [`XREAD`](Commands::xread).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xread> {
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(64).token("COUNT").val(count)
     }
 
-    /// `[BLOCK milliseconds]`
+    /// `[BLOCK milliseconds]`.
     pub fn block(self, milliseconds: i64) -> Self {
         self.opt(128).token("BLOCK").val(milliseconds)
     }
@@ -688,17 +688,17 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xread> {
 
 /// The options of [`XREADGROUP`](Commands::xreadgroup).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xreadgroup> {
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(128).token("COUNT").val(count)
     }
 
-    /// `[BLOCK milliseconds]`
+    /// `[BLOCK milliseconds]`.
     pub fn block(self, milliseconds: i64) -> Self {
         self.opt(192).token("BLOCK").val(milliseconds)
     }
 
-    /// `[NOACK]`
+    /// `[NOACK]`.
     pub fn noack(self) -> Self {
         self.opt(256).token("NOACK")
     }
@@ -706,7 +706,7 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xreadgroup> {
 
 /// The options of [`XREVRANGE`](Commands::xrevrange).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xrevrange> {
-    /// `[COUNT count]`
+    /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(256).token("COUNT").val(count)
     }
@@ -714,12 +714,12 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xrevrange> {
 
 /// The options of [`XSETID`](Commands::xsetid).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xsetid> {
-    /// `[ENTRIESADDED entries-added]`
+    /// `[ENTRIESADDED entries-added]`.
     pub fn entriesadded(self, entries_added: i64) -> Self {
         self.opt(192).token("ENTRIESADDED").val(entries_added)
     }
 
-    /// `[MAXDELETEDID max-deleted-id]`
+    /// `[MAXDELETEDID max-deleted-id]`.
     pub fn maxdeletedid<A1: ToArg>(self, max_deleted_id: A1) -> Self {
         self.opt(256).token("MAXDELETEDID").val(max_deleted_id)
     }
@@ -727,27 +727,27 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xsetid> {
 
 /// The options of [`XTRIM`](Commands::xtrim).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Xtrim> {
-    /// `MAXLEN threshold: trim to exactly this many entries`
+    /// `MAXLEN threshold`: trim to exactly this many entries.
     pub fn maxlen(self, threshold: i64) -> Self {
         self.opt(128).token("MAXLEN").val(threshold)
     }
 
-    /// `MAXLEN ~ threshold: trim to about this many entries (faster)`
+    /// `MAXLEN ~ threshold`: trim to about this many entries (faster).
     pub fn maxlen_approx(self, threshold: i64) -> Self {
         self.opt(128).token("MAXLEN").token("~").val(threshold)
     }
 
-    /// `MINID threshold: evict entries with IDs lower than this`
+    /// `MINID threshold`: evict entries with IDs lower than this.
     pub fn minid<A1: ToArg>(self, threshold: A1) -> Self {
         self.opt(128).token("MINID").val(threshold)
     }
 
-    /// `MINID ~ threshold: evict about the entries with IDs lower than this`
+    /// `MINID ~ threshold`: evict about the entries with IDs lower than this.
     pub fn minid_approx<A1: ToArg>(self, threshold: A1) -> Self {
         self.opt(128).token("MINID").token("~").val(threshold)
     }
 
-    /// `LIMIT count: evict at most this many entries (with an approximate trim)`
+    /// `LIMIT count`: evict at most this many entries (with an approximate trim).
     pub fn limit(self, count: i64) -> Self {
         self.opt(129).token("LIMIT").val(count)
     }

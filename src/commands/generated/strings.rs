@@ -389,27 +389,27 @@ impl<R: Receiver> Commands<R> {
 
 /// The options of [`GETEX`](Commands::getex).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Getex> {
-    /// `EX seconds (one of '[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]')`
+    /// `EX seconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`, the last one called is sent.
     pub fn ex(self, seconds: i64) -> Self {
         self.opt(128).token("EX").val(seconds)
     }
 
-    /// `PX milliseconds (one of '[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]')`
+    /// `PX milliseconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`, the last one called is sent.
     pub fn px(self, milliseconds: i64) -> Self {
         self.opt(128).token("PX").val(milliseconds)
     }
 
-    /// `EXAT unix-time-seconds (one of '[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]')`
+    /// `EXAT unix-time-seconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`, the last one called is sent.
     pub fn exat(self, unix_time_seconds: i64) -> Self {
         self.opt(128).token("EXAT").val(unix_time_seconds)
     }
 
-    /// `PXAT unix-time-milliseconds (one of '[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]')`
+    /// `PXAT unix-time-milliseconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`, the last one called is sent.
     pub fn pxat(self, unix_time_milliseconds: i64) -> Self {
         self.opt(128).token("PXAT").val(unix_time_milliseconds)
     }
 
-    /// `PERSIST (one of '[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]')`
+    /// `PERSIST`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`, the last one called is sent.
     pub fn persist(self) -> Self {
         self.opt(128).token("PERSIST")
     }
@@ -417,24 +417,24 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Getex> {
 
 /// The options of [`LCS`](Commands::lcs).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lcs> {
-    /// `[LEN]`
+    /// `[LEN]`.
     ///
     /// The reply becomes `i64`.
     pub fn len(self) -> Cmd<'r, i64, R, opts::Lcs> {
         self.opt(192).token("LEN").reply()
     }
 
-    /// `[IDX]`
+    /// `[IDX]`.
     pub fn idx(self) -> Self {
         self.opt(256).token("IDX")
     }
 
-    /// `[MINMATCHLEN min-match-len]`
+    /// `[MINMATCHLEN min-match-len]`.
     pub fn minmatchlen(self, min_match_len: i64) -> Self {
         self.opt(320).token("MINMATCHLEN").val(min_match_len)
     }
 
-    /// `[WITHMATCHLEN]`
+    /// `[WITHMATCHLEN]`.
     pub fn withmatchlen(self) -> Self {
         self.opt(384).token("WITHMATCHLEN")
     }
@@ -442,9 +442,9 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lcs> {
 
 /// The options of [`SET`](Commands::set).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Set> {
-    /// `NX (one of '[NX | XX]')`
+    /// `NX`: one of `[NX | XX]`, the last one called is sent.
     ///
-    /// The reply becomes `a bool (false: not set), or stays the previous value with .get()`.
+    /// The reply becomes `bool` (false: not set), or stays the previous value after `.get()` ([`Conditional`](crate::commands::Conditional)).
     pub fn nx(self) -> Cmd<'r, <T as crate::commands::Conditional>::Reply, R, opts::Set>
     where
         T: crate::commands::Conditional,
@@ -452,9 +452,9 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Set> {
         self.opt(192).token("NX").reply()
     }
 
-    /// `XX (one of '[NX | XX]')`
+    /// `XX`: one of `[NX | XX]`, the last one called is sent.
     ///
-    /// The reply becomes `a bool (false: not set), or stays the previous value with .get()`.
+    /// The reply becomes `bool` (false: not set), or stays the previous value after `.get()` ([`Conditional`](crate::commands::Conditional)).
     pub fn xx(self) -> Cmd<'r, <T as crate::commands::Conditional>::Reply, R, opts::Set>
     where
         T: crate::commands::Conditional,
@@ -462,34 +462,34 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Set> {
         self.opt(192).token("XX").reply()
     }
 
-    /// `[GET]`
+    /// `[GET]`.
     ///
     /// The reply becomes `Option<Bytes>`.
     pub fn get(self) -> Cmd<'r, Option<Bytes>, R, opts::Set> {
         self.opt(256).token("GET").reply()
     }
 
-    /// `EX seconds (one of '[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]')`
+    /// `EX seconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`, the last one called is sent.
     pub fn ex(self, seconds: i64) -> Self {
         self.opt(320).token("EX").val(seconds)
     }
 
-    /// `PX milliseconds (one of '[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]')`
+    /// `PX milliseconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`, the last one called is sent.
     pub fn px(self, milliseconds: i64) -> Self {
         self.opt(320).token("PX").val(milliseconds)
     }
 
-    /// `EXAT unix-time-seconds (one of '[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]')`
+    /// `EXAT unix-time-seconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`, the last one called is sent.
     pub fn exat(self, unix_time_seconds: i64) -> Self {
         self.opt(320).token("EXAT").val(unix_time_seconds)
     }
 
-    /// `PXAT unix-time-milliseconds (one of '[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]')`
+    /// `PXAT unix-time-milliseconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`, the last one called is sent.
     pub fn pxat(self, unix_time_milliseconds: i64) -> Self {
         self.opt(320).token("PXAT").val(unix_time_milliseconds)
     }
 
-    /// `KEEPTTL (one of '[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]')`
+    /// `KEEPTTL`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`, the last one called is sent.
     pub fn keepttl(self) -> Self {
         self.opt(320).token("KEEPTTL")
     }
