@@ -48,10 +48,22 @@ fn main() -> Result<(), Error> {
     }
     println!("XLEN = {}", client.xlen("ex:events").wait()?);
 
-    // SCAN with MATCH, COUNT and TYPE.
-    let page: redpoll::Value =
-        client.scan(0).match_("ex:*").count(100).type_("zset").decode().wait()?;
-    println!("SCAN page: {page:?}");
+    let last_two = client.xrevrange("ex:events", "+", "-").count(2).wait()?;
+    for entry in &last_two {
+        println!("entry {:?}: n = {:?}", entry.id, entry.get("n"));
+    }
+
+    // Typed replies where the raw one is awkward: SCAN pages, INFO, TIME, HGETALL, CLIENT INFO.
+    let page = client.scan(0).match_("ex:*").count(100).type_("zset").wait()?;
+    println!("SCAN: cursor {}, zsets {:?}", page.cursor, page.items);
+    let info = client.info().sections("server").wait()?;
+    println!("redis {:?}, up {:?} s", info.redis_version(), info.uptime_in_seconds());
+    let now: std::time::SystemTime = client.time().wait()?.into();
+    println!("server clock: {now:?}");
+    client.hset("ex:user", [("name", "ada"), ("lang", "en")]).wait()?;
+    let user = client.hgetall("ex:user").wait()?;
+    let me = client.client_info().wait()?;
+    println!("HGETALL: {user:?}; this connection is client {} on db {}", me.id, me.db);
 
     // A key prefix applies to every key of every command, and comes off the keys that
     // replies return; values are never prefixed.
@@ -68,7 +80,9 @@ fn main() -> Result<(), Error> {
         Ok(v) => println!("unexpected: {v:?}"),
     }
 
-    client.del(["ex:greeting", "ex:board", "ex:sum", "ex:queue", "ex:done", "ex:events"]).wait()?;
+    client
+        .del(["ex:greeting", "ex:board", "ex:sum", "ex:queue", "ex:done", "ex:events", "ex:user"])
+        .wait()?;
     client.del("tenant1:name").wait()?;
     println!("done");
     Ok(())

@@ -3,7 +3,7 @@
 //!
 //! Nothing in this module touches a socket, a thread or a clock.
 
-mod convert;
+pub(crate) mod convert;
 mod encode;
 mod parse;
 mod scan;

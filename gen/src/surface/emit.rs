@@ -275,7 +275,7 @@ fn options(
     };
     let repeat = repeat || (a.multiple && matches!(a.kind, Kind::Block | Kind::Oneof));
     let named = |a: &Arg| -> String {
-        token_of(a).and_then(names::token).unwrap_or_else(|| names::snake(&a.name))
+        token_of(a).and_then(names::token).unwrap_or_else(|| names::snake(&param_name(a)))
     };
     let mut out = Vec::new();
     match a.kind {
@@ -480,8 +480,10 @@ pub fn command(ctx: &mut Ctx, cmd: &Command) -> Result<Emitted, String> {
         }
         // `[member ...]` (GEOPOS, PFADD, PUBSUB NUMSUB): a parameter that may be empty
         // (`()` or an empty slice).
-        let may_be_empty =
-            a.optional && a.multiple && a.token.is_none() && a.kind.is_bytes() && a.name != "arg";
+        let may_be_empty = a.optional
+            && a.multiple
+            && a.token.is_none()
+            && (a.kind == Kind::Key || matches!(a.name.as_str(), "member" | "element"));
         if a.optional && !counted && !may_be_empty {
             if a.multiple && a.token.is_none() && a.name == "arg" && i + 1 == args.len() {
                 trailing_args = true;

@@ -41,6 +41,10 @@ pub enum AclGenpass {}
 #[derive(Debug)]
 pub enum AclLog {}
 
+/// Names the options of `ACL SETUSER`: see the methods of `Cmd<'_, T, R, opts::AclSetuser>` (after [`Commands::acl_setuser`](crate::commands::Commands::acl_setuser)).
+#[derive(Debug)]
+pub enum AclSetuser {}
+
 /// Names the options of `AUTH`: see the methods of `Cmd<'_, T, R, opts::Auth>` (after [`Commands::auth`](crate::commands::Commands::auth)).
 #[derive(Debug)]
 pub enum Auth {}
@@ -112,6 +116,14 @@ pub enum ClusterReset {}
 /// Names the options of `CLUSTER SETSLOT`: see the methods of `Cmd<'_, T, R, opts::ClusterSetslot>` (after [`Commands::cluster_setslot`](crate::commands::Commands::cluster_setslot)).
 #[derive(Debug)]
 pub enum ClusterSetslot {}
+
+/// Names the options of `COMMAND DOCS`: see the methods of `Cmd<'_, T, R, opts::CommandDocs>` (after [`Commands::command_docs`](crate::commands::Commands::command_docs)).
+#[derive(Debug)]
+pub enum CommandDocs {}
+
+/// Names the options of `COMMAND INFO`: see the methods of `Cmd<'_, T, R, opts::CommandInfo>` (after [`Commands::command_info`](crate::commands::Commands::command_info)).
+#[derive(Debug)]
+pub enum CommandInfo {}
 
 /// Names the options of `COMMAND LIST`: see the methods of `Cmd<'_, T, R, opts::CommandList>` (after [`Commands::command_list`](crate::commands::Commands::command_list)).
 #[derive(Debug)]
@@ -205,6 +217,18 @@ pub enum Hrandfield {}
 #[derive(Debug)]
 pub enum Hscan {}
 
+/// Names the options of `INFO`: see the methods of `Cmd<'_, T, R, opts::Info>` (after [`Commands::info`](crate::commands::Commands::info)).
+#[derive(Debug)]
+pub enum Info {}
+
+/// Names the options of `LATENCY HISTOGRAM`: see the methods of `Cmd<'_, T, R, opts::LatencyHistogram>` (after [`Commands::latency_histogram`](crate::commands::Commands::latency_histogram)).
+#[derive(Debug)]
+pub enum LatencyHistogram {}
+
+/// Names the options of `LATENCY RESET`: see the methods of `Cmd<'_, T, R, opts::LatencyReset>` (after [`Commands::latency_reset`](crate::commands::Commands::latency_reset)).
+#[derive(Debug)]
+pub enum LatencyReset {}
+
 /// Names the options of `LCS`: see the methods of `Cmd<'_, T, R, opts::Lcs>` (after [`Commands::lcs`](crate::commands::Commands::lcs)).
 #[derive(Debug)]
 pub enum Lcs {}
@@ -253,9 +277,21 @@ pub enum Ping {}
 #[derive(Debug)]
 pub enum PubsubChannels {}
 
+/// Names the options of `PUBSUB NUMSUB`: see the methods of `Cmd<'_, T, R, opts::PubsubNumsub>` (after [`Commands::pubsub_numsub`](crate::commands::Commands::pubsub_numsub)).
+#[derive(Debug)]
+pub enum PubsubNumsub {}
+
 /// Names the options of `PUBSUB SHARDCHANNELS`: see the methods of `Cmd<'_, T, R, opts::PubsubShardchannels>` (after [`Commands::pubsub_shardchannels`](crate::commands::Commands::pubsub_shardchannels)).
 #[derive(Debug)]
 pub enum PubsubShardchannels {}
+
+/// Names the options of `PUBSUB SHARDNUMSUB`: see the methods of `Cmd<'_, T, R, opts::PubsubShardnumsub>` (after [`Commands::pubsub_shardnumsub`](crate::commands::Commands::pubsub_shardnumsub)).
+#[derive(Debug)]
+pub enum PubsubShardnumsub {}
+
+/// Names the options of `PUNSUBSCRIBE`: see the methods of `Cmd<'_, T, R, opts::Punsubscribe>` (after [`Commands::punsubscribe`](crate::commands::Commands::punsubscribe)).
+#[derive(Debug)]
+pub enum Punsubscribe {}
 
 /// Names the options of `REPLICAOF`: see the methods of `Cmd<'_, T, R, opts::Replicaof>` (after [`Commands::replicaof`](crate::commands::Commands::replicaof)).
 #[derive(Debug)]
@@ -320,6 +356,14 @@ pub enum Srandmember {}
 /// Names the options of `SSCAN`: see the methods of `Cmd<'_, T, R, opts::Sscan>` (after [`Commands::sscan`](crate::commands::Commands::sscan)).
 #[derive(Debug)]
 pub enum Sscan {}
+
+/// Names the options of `SUNSUBSCRIBE`: see the methods of `Cmd<'_, T, R, opts::Sunsubscribe>` (after [`Commands::sunsubscribe`](crate::commands::Commands::sunsubscribe)).
+#[derive(Debug)]
+pub enum Sunsubscribe {}
+
+/// Names the options of `UNSUBSCRIBE`: see the methods of `Cmd<'_, T, R, opts::Unsubscribe>` (after [`Commands::unsubscribe`](crate::commands::Commands::unsubscribe)).
+#[derive(Debug)]
+pub enum Unsubscribe {}
 
 /// Names the options of `XADD`: see the methods of `Cmd<'_, T, R, opts::Xadd>` (after [`Commands::xadd`](crate::commands::Commands::xadd)).
 #[derive(Debug)]

@@ -111,8 +111,10 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
     /// - Group: pubsub
     /// - ACL categories: @pubsub, @slow
-    pub fn pubsub_numsub<A1: ToArg>(&self, channels: A1) -> Cmd<'_, Vec<(Bytes, i64)>, R, ()> {
-        Cmd::method(&self.receiver, &table::PUBSUB_NUMSUB, "PUBSUB").token("NUMSUB").val(channels)
+    ///
+    /// Options: [`opts::PubsubNumsub`] (`.channels()`).
+    pub fn pubsub_numsub(&self) -> Cmd<'_, Vec<(Bytes, i64)>, R, opts::PubsubNumsub> {
+        Cmd::method(&self.receiver, &table::PUBSUB_NUMSUB, "PUBSUB").token("NUMSUB")
     }
 
     /// Returns the active shard channels.
@@ -141,13 +143,10 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels
     /// - Group: pubsub
     /// - ACL categories: @pubsub, @slow
-    pub fn pubsub_shardnumsub<A1: ToArg>(
-        &self,
-        shardchannels: A1,
-    ) -> Cmd<'_, Vec<(Bytes, i64)>, R, ()> {
-        Cmd::method(&self.receiver, &table::PUBSUB_SHARDNUMSUB, "PUBSUB")
-            .token("SHARDNUMSUB")
-            .val(shardchannels)
+    ///
+    /// Options: [`opts::PubsubShardnumsub`] (`.shardchannels()`).
+    pub fn pubsub_shardnumsub(&self) -> Cmd<'_, Vec<(Bytes, i64)>, R, opts::PubsubShardnumsub> {
+        Cmd::method(&self.receiver, &table::PUBSUB_SHARDNUMSUB, "PUBSUB").token("SHARDNUMSUB")
     }
 
     /// Post a message to a shard channel
@@ -195,8 +194,10 @@ impl<R: Exclusive> Commands<R> {
     /// - Complexity: O(N) where N is the number of patterns to unsubscribe.
     /// - Group: pubsub
     /// - ACL categories: @pubsub, @slow
-    pub fn punsubscribe<A1: ToArg>(&self, patterns: A1) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::PUNSUBSCRIBE, "PUNSUBSCRIBE").val(patterns)
+    ///
+    /// Options: [`opts::Punsubscribe`] (`.patterns()`).
+    pub fn punsubscribe(&self) -> Cmd<'_, Value, R, opts::Punsubscribe> {
+        Cmd::method(&self.receiver, &table::PUNSUBSCRIBE, "PUNSUBSCRIBE")
     }
 
     /// Listens for messages published to shard channels.
@@ -237,8 +238,10 @@ impl<R: Exclusive> Commands<R> {
     /// - Complexity: O(N) where N is the number of shard channels to unsubscribe.
     /// - Group: pubsub
     /// - ACL categories: @pubsub, @slow
-    pub fn sunsubscribe<A1: ToArg>(&self, shardchannels: A1) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::SUNSUBSCRIBE, "SUNSUBSCRIBE").val(shardchannels)
+    ///
+    /// Options: [`opts::Sunsubscribe`] (`.shardchannels()`).
+    pub fn sunsubscribe(&self) -> Cmd<'_, Value, R, opts::Sunsubscribe> {
+        Cmd::method(&self.receiver, &table::SUNSUBSCRIBE, "SUNSUBSCRIBE")
     }
 
     /// Stops listening to messages posted to channels.
@@ -251,8 +254,10 @@ impl<R: Exclusive> Commands<R> {
     /// - Complexity: O(N) where N is the number of channels to unsubscribe.
     /// - Group: pubsub
     /// - ACL categories: @pubsub, @slow
-    pub fn unsubscribe<A1: ToArg>(&self, channels: A1) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::UNSUBSCRIBE, "UNSUBSCRIBE").val(channels)
+    ///
+    /// Options: [`opts::Unsubscribe`] (`.channels()`).
+    pub fn unsubscribe(&self) -> Cmd<'_, Value, R, opts::Unsubscribe> {
+        Cmd::method(&self.receiver, &table::UNSUBSCRIBE, "UNSUBSCRIBE")
     }
 }
 
@@ -264,10 +269,50 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::PubsubChannels> {
     }
 }
 
+/// The options of [`PUBSUB NUMSUB`](Commands::pubsub_numsub).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::PubsubNumsub> {
+    /// `[channel [channel ...]]`.
+    pub fn channels<A1: ToArg>(self, channels: A1) -> Self {
+        self.opt(64).val(channels)
+    }
+}
+
 /// The options of [`PUBSUB SHARDCHANNELS`](Commands::pubsub_shardchannels).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::PubsubShardchannels> {
     /// `[pattern]`.
     pub fn pattern<A1: ToArg>(self, pattern: A1) -> Self {
         self.opt(64).val(pattern)
+    }
+}
+
+/// The options of [`PUBSUB SHARDNUMSUB`](Commands::pubsub_shardnumsub).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::PubsubShardnumsub> {
+    /// `[shardchannel [shardchannel ...]]`.
+    pub fn shardchannels<A1: ToArg>(self, shardchannels: A1) -> Self {
+        self.opt(64).val(shardchannels)
+    }
+}
+
+/// The options of [`PUNSUBSCRIBE`](Commands::punsubscribe).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Punsubscribe> {
+    /// `[pattern [pattern ...]]`.
+    pub fn patterns<A1: ToArg>(self, patterns: A1) -> Self {
+        self.opt(64).val(patterns)
+    }
+}
+
+/// The options of [`SUNSUBSCRIBE`](Commands::sunsubscribe).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Sunsubscribe> {
+    /// `[shardchannel [shardchannel ...]]`.
+    pub fn shardchannels<A1: ToArg>(self, shardchannels: A1) -> Self {
+        self.opt(64).val(shardchannels)
+    }
+}
+
+/// The options of [`UNSUBSCRIBE`](Commands::unsubscribe).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Unsubscribe> {
+    /// `[channel [channel ...]]`.
+    pub fn channels<A1: ToArg>(self, channels: A1) -> Self {
+        self.opt(64).val(channels)
     }
 }

@@ -208,11 +208,10 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N). Where N is the number of rules provided.
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn acl_setuser<A1: ToArg, A2: ToArg>(&self, username: A1, rules: A2) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::ACL_SETUSER, "ACL")
-            .token("SETUSER")
-            .val(username)
-            .val(rules)
+    ///
+    /// Options: [`opts::AclSetuser`] (`.rules()`).
+    pub fn acl_setuser<A1: ToArg>(&self, username: A1) -> Cmd<'_, (), R, opts::AclSetuser> {
+        Cmd::method(&self.receiver, &table::ACL_SETUSER, "ACL").token("SETUSER").val(username)
     }
 
     /// Lists all ACL users.
@@ -297,10 +296,10 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of commands to look up
     /// - Group: server
     /// - ACL categories: @slow, @connection
-    pub fn command_docs<A1: ToArg>(&self, command_names: A1) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::COMMAND_DOCS, "COMMAND")
-            .token("DOCS")
-            .val(command_names)
+    ///
+    /// Options: [`opts::CommandDocs`] (`.command_names()`).
+    pub fn command_docs(&self) -> Cmd<'_, Value, R, opts::CommandDocs> {
+        Cmd::method(&self.receiver, &table::COMMAND_DOCS, "COMMAND").token("DOCS")
     }
 
     /// Extracts the key names from an arbitrary command.
@@ -366,10 +365,10 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of commands to look up
     /// - Group: server
     /// - ACL categories: @slow, @connection
-    pub fn command_info<A1: ToArg>(&self, command_names: A1) -> Cmd<'_, Vec<Vec<Value>>, R, ()> {
-        Cmd::method(&self.receiver, &table::COMMAND_INFO, "COMMAND")
-            .token("INFO")
-            .val(command_names)
+    ///
+    /// Options: [`opts::CommandInfo`] (`.command_names()`).
+    pub fn command_info(&self) -> Cmd<'_, Vec<Vec<Value>>, R, opts::CommandInfo> {
+        Cmd::method(&self.receiver, &table::COMMAND_INFO, "COMMAND").token("INFO")
     }
 
     /// Returns a list of command names.
@@ -544,8 +543,10 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @slow, @dangerous
-    pub fn info<A1: ToArg>(&self, sections: A1) -> Cmd<'_, crate::replies::Info, R, ()> {
-        Cmd::method(&self.receiver, &table::INFO, "INFO").val(sections)
+    ///
+    /// Options: [`opts::Info`] (`.sections()`).
+    pub fn info(&self) -> Cmd<'_, crate::replies::Info, R, opts::Info> {
+        Cmd::method(&self.receiver, &table::INFO, "INFO")
     }
 
     /// Returns the Unix timestamp of the last successful save to disk.
@@ -592,11 +593,35 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::AclLog> {
     }
 }
 
+/// The options of [`ACL SETUSER`](Commands::acl_setuser).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::AclSetuser> {
+    /// `[rule [rule ...]]`.
+    pub fn rules<A1: ToArg>(self, rules: A1) -> Self {
+        self.opt(128).val(rules)
+    }
+}
+
 /// The options of [`BGSAVE`](Commands::bgsave).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bgsave> {
     /// `[SCHEDULE]`.
     pub fn schedule(self) -> Self {
         self.opt(64).token("SCHEDULE")
+    }
+}
+
+/// The options of [`COMMAND DOCS`](Commands::command_docs).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::CommandDocs> {
+    /// `[command-name [command-name ...]]`.
+    pub fn command_names<A1: ToArg>(self, command_names: A1) -> Self {
+        self.opt(64).val(command_names)
+    }
+}
+
+/// The options of [`COMMAND INFO`](Commands::command_info).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::CommandInfo> {
+    /// `[command-name [command-name ...]]`.
+    pub fn command_names<A1: ToArg>(self, command_names: A1) -> Self {
+        self.opt(64).val(command_names)
     }
 }
 
@@ -664,5 +689,13 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Flushdb> {
     /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
     pub fn sync(self) -> Self {
         self.opt(64).token("SYNC")
+    }
+}
+
+/// The options of [`INFO`](Commands::info).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Info> {
+    /// `[section [section ...]]`.
+    pub fn sections<A1: ToArg>(self, sections: A1) -> Self {
+        self.opt(64).val(sections)
     }
 }

@@ -95,10 +95,10 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of commands with latency information being retrieved.
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn latency_histogram<A1: ToArg>(&self, commands: A1) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::LATENCY_HISTOGRAM, "LATENCY")
-            .token("HISTOGRAM")
-            .val(commands)
+    ///
+    /// Options: [`opts::LatencyHistogram`] (`.commands()`).
+    pub fn latency_histogram(&self) -> Cmd<'_, Value, R, opts::LatencyHistogram> {
+        Cmd::method(&self.receiver, &table::LATENCY_HISTOGRAM, "LATENCY").token("HISTOGRAM")
     }
 
     /// Returns timestamp-latency samples for an event.
@@ -139,8 +139,10 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn latency_reset<A1: ToArg>(&self, events: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::LATENCY_RESET, "LATENCY").token("RESET").val(events)
+    ///
+    /// Options: [`opts::LatencyReset`] (`.events()`).
+    pub fn latency_reset(&self) -> Cmd<'_, i64, R, opts::LatencyReset> {
+        Cmd::method(&self.receiver, &table::LATENCY_RESET, "LATENCY").token("RESET")
     }
 
     /// Displays computer art and the Redis version
@@ -564,6 +566,22 @@ impl<R: Exclusive> Commands<R> {
     /// - ACL categories: @admin, @slow, @dangerous
     pub fn sync(&self) -> Cmd<'_, Value, R, ()> {
         Cmd::method(&self.receiver, &table::SYNC, "SYNC")
+    }
+}
+
+/// The options of [`LATENCY HISTOGRAM`](Commands::latency_histogram).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::LatencyHistogram> {
+    /// `[command [command ...]]`.
+    pub fn commands<A1: ToArg>(self, commands: A1) -> Self {
+        self.opt(64).val(commands)
+    }
+}
+
+/// The options of [`LATENCY RESET`](Commands::latency_reset).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::LatencyReset> {
+    /// `[event [event ...]]`.
+    pub fn events<A1: ToArg>(self, events: A1) -> Self {
+        self.opt(64).val(events)
     }
 }
 

@@ -8,7 +8,7 @@
 
 mod collection;
 mod scalar;
-mod shape;
+pub(crate) mod shape;
 mod to_arg;
 mod tuple;
 

@@ -7,7 +7,7 @@ use crate::resp::value::Value;
 /// The value with its attributes removed; a nested error reply becomes [`Error::Redis`].
 ///
 /// Every conversion except those into [`Value`] and `Result<T, Error>` starts here.
-pub(super) fn peel(value: Value) -> Result<Value, Error> {
+pub(crate) fn peel(value: Value) -> Result<Value, Error> {
     match strip_attributes(value) {
         Value::Error(e) => Err(Error::Redis(e)),
         other => Ok(other),
@@ -35,7 +35,7 @@ pub(super) fn strip_attributes_ref(mut value: &Value) -> &Value {
 
 /// The reply's shape and size: `"bulk string of 5 bytes"`, `"array of 1 element"`,
 /// `"map of 2 entries"`, `"integer"`.
-pub(super) fn describe(value: &Value) -> String {
+pub(crate) fn describe(value: &Value) -> String {
     let value = strip_attributes_ref(value);
     let kind = value.kind();
     match value {
@@ -61,7 +61,7 @@ fn sized(kind: &str, n: usize, one: &str, many: &str) -> String {
 }
 
 /// [`Error::Conversion`] for `value` into `expected`.
-pub(super) fn mismatch(expected: impl Into<String>, value: &Value) -> Error {
+pub(crate) fn mismatch(expected: impl Into<String>, value: &Value) -> Error {
     Error::conversion(expected, describe(value))
 }
 
