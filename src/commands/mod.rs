@@ -36,6 +36,10 @@ mod surface;
 mod table;
 
 #[cfg(test)]
+mod prefix_server_tests;
+#[cfg(test)]
+mod samples;
+#[cfg(test)]
 mod server_tests;
 #[cfg(test)]
 mod tests;

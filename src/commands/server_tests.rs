@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use super::{key_indices, lookup};
 
 /// A redis-server child process, killed (by its pid) on drop.
-struct Server {
+pub(super) struct Server {
     child: Child,
     port: u16,
 }
 
 impl Server {
-    fn start() -> Server {
+    pub(super) fn start() -> Server {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
@@ -31,7 +31,7 @@ impl Server {
         Server { child, port }
     }
 
-    fn connect(&self) -> BufReader<TcpStream> {
+    pub(super) fn connect(&self) -> BufReader<TcpStream> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             match TcpStream::connect(("127.0.0.1", self.port)) {
@@ -54,7 +54,10 @@ impl Drop for Server {
 }
 
 /// A reply: the array of bulk strings `COMMAND GETKEYS` returns, or an error line.
-fn request(conn: &mut BufReader<TcpStream>, args: &[&str]) -> Result<Vec<Vec<u8>>, String> {
+pub(super) fn request(
+    conn: &mut BufReader<TcpStream>,
+    args: &[&str],
+) -> Result<Vec<Vec<u8>>, String> {
     let mut out = format!("*{}\r\n", args.len()).into_bytes();
     for a in args {
         out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());

@@ -10,12 +10,16 @@ mod emit;
 mod model;
 mod names;
 mod reply;
+mod samples;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The directory of the generated files, relative to the workspace root.
 pub const DIR: &str = "src/commands/generated";
+
+/// The sample calls for the prefix test, relative to the workspace root.
+pub const SAMPLES: &str = "src/commands/samples.rs";
 
 /// Lines a generated file may reach before the group is split.
 const MAX_LINES: usize = 700;
@@ -72,6 +76,7 @@ pub fn render(json: &str, header: &str) -> Result<(Vec<(String, String)>, usize)
     files.push((format!("{DIR}/opts.rs"), opts_file(header, &markers)));
     files.push((format!("{DIR}/args.rs"), args_file(header, &ctx)));
     files.push((format!("{DIR}/mod.rs"), mod_file(header, &modules, count)));
+    files.push((SAMPLES.to_owned(), samples::render(header, &commands)));
     Ok((files, count))
 }
 
