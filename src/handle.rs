@@ -338,13 +338,28 @@ impl<'r, T, R, O> Cmd<'r, T, R, O> {
             let all: Vec<&[u8]> = self.buf.args().collect();
             let args: Vec<&[u8]> = order.iter().filter_map(|&i| all.get(i).copied()).collect();
             let positions = crate::commands::prefix::positions(info, &args, &marked)?;
+            // KEYS / SCAN MATCH patterns may need the prefix glob-escaped.
+            let (globs, escaped) =
+                crate::commands::prefix::pattern_prefix(info, &args, prefix)?.unwrap_or_default();
             // `rebuild` names arguments by their index before the reordering.
-            prefixed = positions.iter().filter_map(|&p| order.get(p).copied()).collect();
+            prefixed = positions
+                .iter()
+                .filter(|p| !globs.contains(p))
+                .filter_map(|&p| order.get(p).copied())
+                .collect();
             prefixed.sort_unstable();
-            if prefixed.is_empty() && order.iter().enumerate().all(|(i, &o)| i == o) {
+            if prefixed.is_empty()
+                && globs.is_empty()
+                && order.iter().enumerate().all(|(i, &o)| i == o)
+            {
                 return Ok(());
             }
             self.buf = self.buf.rebuild(&order, &prefixed, prefix);
+            if !globs.is_empty() {
+                // The arguments are in order now: `globs` names them as they are.
+                let identity: Vec<usize> = (0..self.buf.argc()).collect();
+                self.buf = self.buf.rebuild(&identity, &globs, &escaped);
+            }
             return Ok(());
         }
         self.buf = self.buf.rebuild(&order, &prefixed, &[]);

@@ -8,6 +8,10 @@
 //! the caller marked with `.key()`. Values, fields, members and channel names are never
 //! prefixed.
 //!
+//! Patterns are written so that they match the prefix literally: in KEYS and SCAN … MATCH
+//! globs the prefix's glob characters are escaped; a prefix holding `*` is refused for SORT's
+//! BY/GET patterns, which cannot escape it ([`pattern_prefix`]).
+//!
 //! A prefix that silently does not apply would write into another tenant's keys, so a
 //! command whose keys cannot be found is refused with [`Error::Usage`]: a command the specs
 //! do not know (a module's) without marked keys, a call with the wrong number of arguments,
@@ -64,6 +68,56 @@ pub(crate) fn positions(
     out.sort_unstable();
     out.dedup();
     Ok(out)
+}
+
+/// Argument positions (sorted) and the escaped prefix they get.
+pub(crate) type EscapedPatterns = (Vec<usize>, Vec<u8>);
+
+/// The KEYS and SCAN … MATCH patterns among the prefixed arguments, which need the prefix
+/// written differently, and how: they are globs, so a prefix holding glob characters
+/// (`*?[]\`) goes on them escaped, to match only itself (`t[1]:` as `t\[1\]:`; unescaped it
+/// would match `t1:`, another tenant's keys, and not its own). `None` when the plain prefix
+/// will do.
+///
+/// # Errors
+///
+/// [`Error::Usage`] for a SORT or SORT_RO `BY`/`GET` pattern when the prefix holds a `*`:
+/// SORT replaces the first `*` of a pattern, which would be the prefix's, and has no escape.
+pub(crate) fn pattern_prefix(
+    info: Option<&CommandInfo>,
+    args: &[&[u8]],
+    prefix: &[u8],
+) -> Result<Option<EscapedPatterns>, Error> {
+    const GLOB: &[u8] = b"*?[]\\";
+    let Some(info) = info else { return Ok(None) };
+    let mut at = Vec::new();
+    patterns(info, args, &mut at);
+    if at.is_empty() {
+        return Ok(None);
+    }
+    if matches!(info.name, "SORT" | "SORT_RO") {
+        if prefix.contains(&b'*') {
+            return Err(Error::Usage(format!(
+                "{}: the key prefix holds a '*', which SORT would take for the pattern's \
+                 (BY/GET patterns have no escape), so the prefix cannot be applied",
+                info.name
+            )));
+        }
+        return Ok(None);
+    }
+    if !prefix.iter().any(|b| GLOB.contains(b)) {
+        return Ok(None);
+    }
+    let mut escaped = Vec::with_capacity(prefix.len() * 2);
+    for &b in prefix {
+        if GLOB.contains(&b) {
+            escaped.push(b'\\');
+        }
+        escaped.push(b);
+    }
+    at.sort_unstable();
+    at.dedup();
+    Ok(Some((at, escaped)))
 }
 
 fn has_patterns(info: &CommandInfo) -> bool {

@@ -171,3 +171,24 @@ fn reply_keys_lose_the_prefix() {
     assert_eq!(keys("BLPOP").strip(Value::Nil, b"p:"), Value::Nil);
     assert!(reply_keys(lookup(&["GET"]).unwrap()).is_none());
 }
+
+#[test]
+fn glob_patterns_get_the_prefix_escaped_and_sort_patterns_refuse_a_star() {
+    let plan = |args: &[&str], prefix: &str| {
+        let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        pattern_prefix(lookup(&bytes), &bytes, prefix.as_bytes())
+    };
+    assert_eq!(plan(&["KEYS", "u*"], "t[1]:").unwrap(), Some((vec![1], b"t\\[1\\]:".to_vec())));
+    assert_eq!(
+        plan(&["SCAN", "0", "MATCH", "u*", "COUNT", "5"], "a*?\\:").unwrap(),
+        Some((vec![3], b"a\\*\\?\\\\:".to_vec()))
+    );
+    assert_eq!(plan(&["KEYS", "u*"], "app:").unwrap(), None, "nothing to escape");
+    assert_eq!(plan(&["SCAN", "0"], "a*:").unwrap(), None, "no pattern");
+    assert_eq!(plan(&["GET", "k"], "a*:").unwrap(), None, "keys are not globs");
+    assert_eq!(plan(&["SORT", "l", "BY", "w_*"], "t[1]:").unwrap(), None, "SORT has no globs");
+    assert!(matches!(plan(&["SORT", "l", "BY", "w_*"], "a*:"), Err(Error::Usage(_))));
+    assert!(matches!(plan(&["SORT_RO", "l", "GET", "o_*"], "a*:"), Err(Error::Usage(_))));
+    assert_eq!(plan(&["SORT", "l", "GET", "#"], "a*:").unwrap(), None, "GET # is no pattern");
+    assert_eq!(plan(&["SORT", "l"], "a*:").unwrap(), None);
+}

@@ -120,6 +120,27 @@ fn a_prefix_applies_on_every_receiver_and_path() {
 }
 
 #[test]
+fn a_prefix_with_glob_characters_is_escaped_in_key_patterns_only() {
+    let r = recorder(Some(b"t[1]:"));
+    assert_eq!(args(|| r.keys("u*").record()), ["KEYS", "t\\[1\\]:u*"]);
+    assert_eq!(
+        args(|| r.scan(0).count(10).match_("u*").record()),
+        ["SCAN", "0", "MATCH", "t\\[1\\]:u*", "COUNT", "10"]
+    );
+    assert_eq!(args(|| r.cmd("scan").arg(0).arg("match").arg("x").record())[3], "t\\[1\\]:x");
+    assert_eq!(args(|| r.get("k").record()), ["GET", "t[1]:k"], "keys are not globs");
+    assert_eq!(
+        args(|| r.sort("l").by("w_*").get("#").record()),
+        ["SORT", "t[1]:l", "BY", "t[1]:w_*", "GET", "#"]
+    );
+    let r = recorder(Some(b"a*:"));
+    assert!(matches!(r.sort("l").by("w_*").record(), Err(Error::Usage(_))));
+    assert!(matches!(r.sort_ro("l").get("o_*").record(), Err(Error::Usage(_))));
+    assert_eq!(args(|| r.sort("l").get("#").record()), ["SORT", "a*:l", "GET", "#"]);
+    assert_eq!(args(|| r.keys("*").record()), ["KEYS", "a\\*:*"]);
+}
+
+#[test]
 fn exclusive_receivers_get_the_connection_state_commands() {
     let r = recorder(None);
     assert_eq!(args(|| r.multi().record()), ["MULTI"]);
