@@ -455,7 +455,9 @@ impl ClientBuilder {
     /// specs as the server's `COMMAND GETKEYS` finds them (EVAL/FCALL keys through their key
     /// count, XREAD's streams, MIGRATE's KEYS, SORT's STORE, ...), and the key patterns of
     /// KEYS, SCAN … MATCH and SORT … BY/GET are prefixed too. Values, hash fields, set and
-    /// sorted-set members, HSCAN/SSCAN/ZSCAN patterns and channel names are not. Keys that
+    /// sorted-set members, HSCAN/SSCAN/ZSCAN patterns and channel names are not. In KEYS and
+    /// SCAN patterns the prefix's own glob characters (`*?[]\`) are escaped so it matches
+    /// itself only; a prefix holding `*` is refused for SORT's BY/GET patterns. Keys that
     /// replies return (KEYS, SCAN, RANDOMKEY, BLPOP's and the other pops' key, XREAD's
     /// stream names, CLUSTER GETKEYSINSLOT) come back without it.
     ///
