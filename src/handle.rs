@@ -98,18 +98,7 @@ const TRAILING: u16 = u16::MAX;
 impl<'r, T, R> Cmd<'r, T, R> {
     /// A command named `name` (its first argument) for the receiver.
     pub(crate) fn new(receiver: &'r R, name: &str) -> Self {
-        let mut buf = CommandBuf::reuse(SPARE.try_with(Cell::take).unwrap_or_default());
-        buf.push(name.as_bytes());
-        Cmd {
-            receiver,
-            buf,
-            kind: Kind::Command,
-            known: None,
-            timeout: None,
-            idempotent: false,
-            marks: Vec::new(),
-            _reply: PhantomData,
-        }
+        Cmd::with_parts(receiver, name, Kind::Command, None)
     }
 }
 
@@ -118,13 +107,31 @@ impl<'r, T, R, O> Cmd<'r, T, R, O> {
     /// that it may go over the receiver's connection.
     #[inline]
     pub(crate) fn method(receiver: &'r R, info: &'static CommandInfo, name: &'static str) -> Self {
-        let mut buf = CommandBuf::reuse(SPARE.try_with(Cell::take).unwrap_or_default());
-        buf.push(name.as_bytes());
+        Cmd::with_parts(receiver, name, Kind::Command, Some(Some(info)))
+    }
+
+    /// Every constructor: `name` first in a buffer reused from this thread's last command
+    /// (none for the connect handle, which sends nothing).
+    #[inline]
+    fn with_parts(
+        receiver: &'r R,
+        name: &str,
+        kind: Kind,
+        known: Option<Option<&'static CommandInfo>>,
+    ) -> Self {
+        let buf = match kind {
+            Kind::Connect => CommandBuf::new(),
+            Kind::Command => {
+                let mut buf = CommandBuf::reuse(SPARE.try_with(Cell::take).unwrap_or_default());
+                buf.push(name.as_bytes());
+                buf
+            }
+        };
         Cmd {
             receiver,
             buf,
-            kind: Kind::Command,
-            known: Some(Some(info)),
+            kind,
+            known,
             timeout: None,
             idempotent: false,
             marks: Vec::new(),
@@ -407,16 +414,7 @@ impl<'r, T, R, O> Cmd<'r, T, R, O> {
 impl<'r, T> Cmd<'r, T, Shared> {
     /// The handle of `client.connect()`: resolves once the handshake is done.
     pub(crate) fn connect(receiver: &'r Shared) -> Self {
-        Cmd {
-            receiver,
-            buf: CommandBuf::new(),
-            kind: Kind::Connect,
-            known: None,
-            timeout: None,
-            idempotent: false,
-            marks: Vec::new(),
-            _reply: PhantomData,
-        }
+        Cmd::with_parts(receiver, "", Kind::Connect, None)
     }
 }
 

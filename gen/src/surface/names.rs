@@ -33,6 +33,8 @@ pub const RESERVED: &[&str] = &[
     "order",
     "mark_slot",
     "into_future",
+    "with_parts",
+    "prepare",
 ];
 
 /// Option names spelt as words where the token runs them together.
