@@ -8,16 +8,18 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::commands::{self, BlockTimeout, CommandFlags, CommandInfo, Commands, Shared};
-use crate::config::{ClientBuilder, Config, RetryPolicy, ServerAddr};
+use crate::config::{ClientBuilder, Config, OnTimeout, RetryPolicy, ServerAddr};
 use crate::error::Error;
 use crate::fork;
 use crate::handle::Cmd;
 use crate::proto::backoff::Backoff;
+use crate::proto::handshake::Step;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
 use crate::proto::outbuf::Encoded;
-use crate::proto::session::SessionConfig;
+use crate::proto::session::{Effect, Mode, Props, Resend, SessionConfig};
+use crate::proto::spares::SparesConfig;
 use crate::reactor::{
-    self, CommandMeta, Hooks, Open, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
+    self, CommandMeta, Hooks, LeaseTx, Open, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
 };
 use crate::resp::{CommandBuf, Limits};
 
@@ -94,9 +96,27 @@ pub(crate) struct ClientCore {
     pub(crate) retry_policy: Option<RetryPolicy>,
     /// The key prefix (`ClientBuilder::prefix`), if any.
     pub(crate) prefix: Option<Bytes>,
+    /// `ClientBuilder::on_timeout`.
+    on_timeout: OnTimeout,
+}
+
+/// Where a command goes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Route {
+    /// The client's shared connection.
+    Shared,
+    /// A dedicated connection of the client's set, for this one command (a blocking one).
+    Spare,
+    /// The dedicated connection with this id (lent to a `Dedicated`).
+    Conn(u64),
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh connection id, unique in the process.
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
 
 /// Everything `Submission::Open` carries, kept to open the same connection again.
 #[derive(Clone)]
@@ -106,6 +126,7 @@ struct OpenSpec {
     tls: Option<TlsConnector>,
     session: SessionConfig,
     hooks: Option<Arc<Hooks>>,
+    spares: SparesConfig,
 }
 
 impl OpenSpec {
@@ -117,6 +138,7 @@ impl OpenSpec {
             tls: self.tls.clone(),
             session: self.session.clone(),
             hooks: self.hooks.clone(),
+            spares: Some(self.spares),
         }))
     }
 }
@@ -174,7 +196,55 @@ pub(crate) fn unshareable(info: &CommandInfo) -> Option<String> {
         "RESET" => "it resets the connection's state under every other caller",
         _ => return None,
     };
-    Some(format!("{} on a shared connection: {why}", info.name))
+    let hint = match info.name {
+        "MULTI" | "EXEC" | "DISCARD" | "WATCH" | "UNWATCH" | "SELECT" => {
+            " (on a connection of your own, `client.dedicated()`, it is allowed)"
+        }
+        _ => "",
+    };
+    Some(format!("{} on a shared connection: {why}{hint}", info.name))
+}
+
+/// Why a command must not go over a dedicated connection, if it must not.
+pub(crate) fn not_on_dedicated(info: &CommandInfo) -> Option<String> {
+    let why = match info.name {
+        "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE" | "UNSUBSCRIBE" | "PUNSUBSCRIBE"
+        | "SUNSUBSCRIBE" => {
+            "pub/sub turns the connection into a stream of pushed messages, which needs the \
+             subscription API (planned: `client.subscribe`)"
+        }
+        "MONITOR" | "SYNC" | "PSYNC" => {
+            "it turns the connection into a stream the client does not read (not supported)"
+        }
+        "CLIENT REPLY" | "QUIT" => "it breaks the one-reply-per-command order the client relies on",
+        "HELLO" => "a reconnect would silently undo it: set the protocol with `.protocol(n)`",
+        "AUTH" => "a reconnect would silently undo it: set the credentials in the URI or builder",
+        "RESET" => "it would reset the protocol and credentials the client set up",
+        _ => return None,
+    };
+    Some(format!("{} on a dedicated connection: {why}", info.name))
+}
+
+/// What a command does to the state of an exclusive connection.
+fn effect_of(info: Option<&CommandInfo>) -> Effect {
+    match info.map(|i| i.name) {
+        Some("MULTI") => Effect::Multi,
+        Some("EXEC") => Effect::Exec,
+        Some("DISCARD") => Effect::Discard,
+        Some("WATCH") => Effect::Watch,
+        Some("UNWATCH") => Effect::Unwatch,
+        Some("SELECT") => Effect::Setup(Step::Select),
+        Some("CLIENT SETNAME") => Effect::Setup(Step::SetName),
+        _ => Effect::None,
+    }
+}
+
+/// True when a command for the shared connection runs on a dedicated one instead: a
+/// blocking command would hold up every caller behind it. WAIT and WAITAOF stay: they wait
+/// for the writes made on their own connection, which for the shared client's writes is the
+/// shared one (on another they would wait for nothing).
+pub(crate) fn runs_apart(info: Option<&CommandInfo>, meta: &CommandMeta) -> bool {
+    meta.props.blocking && !matches!(info.map(|i| i.name), Some("WAIT" | "WAITAOF"))
 }
 
 /// Commands that may run twice without harm beyond the read-only ones of the command table.
@@ -239,19 +309,48 @@ impl Drop for ClientCore {
 
 impl ClientCore {
     /// Sends a command in buffers of its own (a long one, or a resend).
-    pub(crate) fn submit(&self, bytes: impl Into<Encoded>, reply: ReplyTx, meta: CommandMeta) {
+    pub(crate) fn submit(
+        &self,
+        route: Route,
+        bytes: impl Into<Encoded>,
+        reply: ReplyTx,
+        meta: CommandMeta,
+    ) {
         let bytes = bytes.into();
-        self.route(|id| Submission::Command { id, bytes, reply, meta });
+        match route {
+            Route::Shared => self.route(|id| Submission::Command { id, bytes, reply, meta }),
+            Route::Spare => {
+                self.route(|family| Submission::Spare { family, bytes, reply, meta });
+            }
+            Route::Conn(id) => self.route(|_| Submission::Command { id, bytes, reply, meta }),
+        }
     }
 
     /// Sends a short encoded command, copied into this thread's arena (no allocation of its
     /// own crosses to the I/O thread).
-    pub(crate) fn submit_short(&self, bytes: &[u8], reply: ReplyTx, meta: CommandMeta) {
-        self.submit(reactor::share_short(bytes), reply, meta);
+    pub(crate) fn submit_short(
+        &self,
+        route: Route,
+        bytes: &[u8],
+        reply: ReplyTx,
+        meta: CommandMeta,
+    ) {
+        self.submit(route, reactor::share_short(bytes), reply, meta);
     }
 
-    pub(crate) fn submit_connect(&self, reply: ReplyTx) {
-        self.route(|id| Submission::Connect { id, reply });
+    /// Waits for the handshake of the shared connection (`None`) or of a dedicated one.
+    pub(crate) fn submit_connect(&self, conn: Option<u64>, reply: ReplyTx) {
+        self.route(|shared| Submission::Connect { id: conn.unwrap_or(shared), reply });
+    }
+
+    /// Asks for a dedicated connection, waiting up to `timeout_ms` when all are busy.
+    pub(crate) fn submit_lease(&self, reply: LeaseTx, timeout_ms: Option<u64>) {
+        self.route(|family| Submission::Lease { family, reply, timeout_ms });
+    }
+
+    /// Gives dedicated connection `id` back (it is closed if dirty).
+    pub(crate) fn submit_release(&self, id: u64) {
+        self.route(|_| Submission::Release { id });
     }
 
     /// Sends a submission to this client's connection: the one it was created with, or, in a
@@ -305,6 +404,8 @@ impl ClientCore {
         buf: &CommandBuf,
         explicit_timeout: Option<Duration>,
         explicit_idempotent: bool,
+        on_timeout: Option<OnTimeout>,
+        exclusive: bool,
     ) -> CommandMeta {
         let ms = |d: Duration| Some(millis(d));
         let blocking = info.and_then(|info| server_timeout(info, buf));
@@ -319,7 +420,14 @@ impl ClientCore {
                 None => self.request_timeout_ms,
             },
         };
-        CommandMeta { timeout_ms, blocking: blocking.is_some(), idempotent, delay_ms: 0 }
+        let props = Props {
+            blocking: blocking.is_some(),
+            resend: if idempotent { Resend::IfIdempotent } else { Resend::IfUnwritten },
+            on_timeout: on_timeout.unwrap_or(self.on_timeout),
+            effect: if exclusive { effect_of(info) } else { Effect::None },
+            ..Props::default()
+        };
+        CommandMeta { timeout_ms, delay_ms: 0, props }
     }
 
     fn is_idempotent(&self, info: Option<&CommandInfo>, buf: &CommandBuf) -> bool {
@@ -418,9 +526,8 @@ impl Client {
             ),
             queue_size: config.queue_size,
             limits,
-            // A user's policy decides every resend itself, on the caller's side.
-            retry_written: config.retry_maybe_executed && config.retry_policy.is_none(),
             max_attempts: if config.retry_policy.is_some() { 1 } else { MAX_ATTEMPTS },
+            mode: Mode::Shared,
         };
         let tcp = TcpOptions {
             nodelay: config.tcp_nodelay,
@@ -440,7 +547,11 @@ impl Client {
             on_error: config.on_error,
         };
         let hooks = hooks.any().then(|| Arc::new(hooks));
-        let spec = OpenSpec { target: config.addr.clone(), tcp, tls, session, hooks };
+        let spares = SparesConfig {
+            max: config.max_dedicated,
+            idle_ms: millis(config.dedicated_idle_timeout),
+        };
+        let spec = OpenSpec { target: config.addr.clone(), tcp, tls, session, hooks, spares };
         let core = ClientCore {
             reactor: Some(reactor),
             id,
@@ -452,10 +563,12 @@ impl Client {
             request_timeout_ms: Some(millis(config.request_timeout)),
             blocking_buffer: config.blocking_timeout_buffer,
             command_timeouts,
-            retry_written: config.retry_maybe_executed,
+            // A user's policy decides every resend itself, on the caller's side.
+            retry_written: config.retry_maybe_executed && config.retry_policy.is_none(),
             idempotent_commands: config.idempotent_commands.clone(),
             retry_policy: config.retry_policy.clone(),
             prefix: config.prefix.clone(),
+            on_timeout: config.on_timeout,
         };
         if let Some(reactor) = &core.reactor {
             reactor.submit(core.spec.open(id));
@@ -470,5 +583,28 @@ impl Client {
     /// offline queue.
     pub fn connect(&self) -> Cmd<'_, ()> {
         Cmd::connect(&self.commands.receiver)
+    }
+
+    /// A connection of this client's own for one owner: for WATCH/MULTI/EXEC, SELECT, or a
+    /// series of blocking commands. It comes from the client's bounded set of dedicated
+    /// connections ([`max_dedicated`](ClientBuilder::max_dedicated), shared with the blocking
+    /// commands sent through the client), on the same I/O thread; the handle resolves once
+    /// it is connected, after waiting (first come first served, up to the request timeout
+    /// unless [`Acquire::timeout`](crate::Acquire::timeout) says otherwise) if all are busy.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), redpoll::Error> {
+    /// let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
+    /// let conn = client.dedicated().wait()?;     // an exclusive connection
+    /// conn.watch(["k"]).wait()?;                 // manual WATCH/MULTI/EXEC there; dropped while
+    /// conn.unwatch().wait()?;                    // dirty (in MULTI, watching) it is closed
+    /// # Ok(()) }
+    /// ```
+    pub fn dedicated(&self) -> crate::Acquire {
+        let core = &self.commands.receiver.core;
+        let timeout = Duration::from_millis(core.request_timeout_ms.unwrap_or(u64::MAX / 2));
+        crate::Acquire::new(Arc::clone(core), timeout)
     }
 }

@@ -12,9 +12,11 @@ use bytes::Bytes;
 
 use std::sync::Arc;
 
+use crate::client::Route;
 use crate::client::{self, ClientCore};
 use crate::commands::prefix::ReplyKeys;
-use crate::commands::{CommandInfo, Shared};
+use crate::commands::{CommandInfo, Owned, Shared};
+use crate::config::OnTimeout;
 use crate::error::Error;
 use crate::fork;
 use crate::oneshot;
@@ -68,6 +70,7 @@ pub struct Cmd<'r, T = Value, R = Shared, O = ()> {
     known: Option<Option<&'static CommandInfo>>,
     timeout: Option<Duration>,
     idempotent: bool,
+    on_timeout: Option<OnTimeout>,
     /// Option slots, marked keys, the prefix opt-out; empty (no allocation) for a command
     /// built without options.
     marks: Vec<Mark>,
@@ -134,6 +137,7 @@ impl<'r, T, R, O> Cmd<'r, T, R, O> {
             known,
             timeout: None,
             idempotent: false,
+            on_timeout: None,
             marks: Vec::new(),
             _reply: PhantomData,
         }
@@ -214,6 +218,7 @@ impl<'r, T, R, O> Cmd<'r, T, R, O> {
             known: self.known,
             timeout: self.timeout,
             idempotent: self.idempotent,
+            on_timeout: self.on_timeout,
             marks: self.marks,
             _reply: PhantomData,
         }
@@ -221,10 +226,32 @@ impl<'r, T, R, O> Cmd<'r, T, R, O> {
 
     /// Overrides the request timeout for this one command.
     ///
-    /// When it passes, the command fails with [`Error::Timeout`] and, because the reply
-    /// stream can no longer be trusted, the connection is reset.
+    /// When it passes, the command fails with [`Error::Timeout`] and, by default, the
+    /// connection is reset (a reply that never comes would hold up every reply behind it):
+    /// see [`on_timeout`](Cmd::on_timeout) for the alternative.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// What this command's deadline does when it passes (default: the client's
+    /// [`ClientBuilder::on_timeout`](crate::ClientBuilder::on_timeout), itself
+    /// [`OnTimeout::Reset`] by default). With [`OnTimeout::Abandon`] only this command fails;
+    /// its reply is dropped when it comes and the other requests on the connection go on.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use redpoll::OnTimeout;
+    ///
+    /// # fn main() -> Result<(), redpoll::Error> {
+    /// # let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
+    /// let all = client.keys("*").timeout(Duration::from_millis(200)).on_timeout(OnTimeout::Abandon).wait();
+    /// # Ok(()) }
+    /// ```
+    pub fn on_timeout(mut self, rule: OnTimeout) -> Self {
+        self.on_timeout = Some(rule);
         self
     }
 
@@ -411,18 +438,17 @@ impl<'r, T, R, O> Cmd<'r, T, R, O> {
     }
 }
 
-impl<'r, T> Cmd<'r, T, Shared> {
+impl<'r, T, R> Cmd<'r, T, R> {
     /// The handle of `client.connect()`: resolves once the handshake is done.
-    pub(crate) fn connect(receiver: &'r Shared) -> Self {
+    pub(crate) fn connect(receiver: &'r R) -> Self {
         Cmd::with_parts(receiver, "", Kind::Connect, None)
     }
 }
 
-impl<'r, T, O> Cmd<'r, T, Shared, O> {
-    /// Sends the command now and returns the handle of its reply.
-    pub fn send(mut self) -> Reply<T> {
-        let receiver = self.receiver;
-        let core = &receiver.core;
+impl<'r, T, R, O> Cmd<'r, T, R, O> {
+    /// Sends the command over `core`'s shared connection (`conn: None`; blocking commands
+    /// go to one of its dedicated connections) or over its dedicated connection `conn`.
+    fn send_on(mut self, core: &Arc<ClientCore>, conn: Option<u64>) -> Reply<T> {
         let (tx, rx) = oneshot::channel();
         let limits = core.limits;
         let mut reply = Reply {
@@ -434,20 +460,27 @@ impl<'r, T, O> Cmd<'r, T, Shared, O> {
             _reply: PhantomData,
         };
         match self.kind {
-            Kind::Connect => core.submit_connect(tx),
+            Kind::Connect => core.submit_connect(conn, tx),
             Kind::Command => {
-                let (info, unshareable) = match self.known {
-                    Some(info) => (info, None),
-                    None => {
+                let (info, refused) = match (self.known, conn) {
+                    // A generated method of the shared surface: allowed there by construction.
+                    (Some(info), None) => (info, None),
+                    (Some(info), Some(_)) => (info, info.and_then(client::not_on_dedicated)),
+                    (None, conn) => {
                         let info = client::command_info(&self.buf);
-                        (info, info.and_then(client::unshareable))
+                        let refuse = match conn {
+                            None => client::unshareable,
+                            Some(_) => client::not_on_dedicated,
+                        };
+                        (info, info.and_then(refuse))
                     }
                 };
-                if let Some(why) = unshareable {
+                if let Some(why) = refused {
                     let _ = tx.send(Err(Error::Usage(why)));
                     return reply;
                 }
-                let (timeout, idempotent) = (self.timeout, self.idempotent);
+                let (timeout, idempotent, on_timeout) =
+                    (self.timeout, self.idempotent, self.on_timeout);
                 let unprefixed = self.marks.contains(&Mark::NoPrefix);
                 self.known = Some(info);
                 let buf = match self.prepare(core.prefix.as_deref()) {
@@ -461,28 +494,35 @@ impl<'r, T, O> Cmd<'r, T, Shared, O> {
                     reply.unprefix = crate::commands::prefix::reply_keys(info)
                         .map(|keys| Box::new((keys, prefix.clone())));
                 }
-                let meta = core.meta_for(info, &buf, timeout, idempotent);
+                let meta =
+                    core.meta_for(info, &buf, timeout, idempotent, on_timeout, conn.is_some());
+                let route = match conn {
+                    Some(id) => Route::Conn(id),
+                    None if client::runs_apart(info, &meta) => Route::Spare,
+                    None => Route::Shared,
+                };
                 if core.retry_policy.is_some() {
                     // Only with a user's policy does the reply keep what a resend needs.
                     let bytes = buf.finish();
                     reply.retry = Some(Box::new(Retry {
                         core: Arc::clone(core),
+                        route,
                         bytes: bytes.clone(),
                         meta,
                         info,
                         attempt: 0,
                     }));
-                    core.submit(bytes, tx, meta);
+                    core.submit(route, bytes, tx, meta);
                 } else if buf.has_shared() {
                     // Large values go out from the caller's own memory.
                     let chunks = Encoded::Chunks(buf.finish_chunks());
-                    core.submit(chunks, tx, meta);
+                    core.submit(route, chunks, tx, meta);
                 } else if buf.body_len() > COPY_MAX {
                     // Copying a long command once more would cost more than its allocation.
-                    core.submit(buf.finish(), tx, meta);
+                    core.submit(route, buf.finish(), tx, meta);
                 } else {
                     let mut buf = buf;
-                    core.submit_short(buf.encoded(), tx, meta);
+                    core.submit_short(route, buf.encoded(), tx, meta);
                     // Copied: the buffer serves this thread's next command.
                     let _ = SPARE.try_with(|spare| spare.set(buf.into_storage()));
                 }
@@ -490,39 +530,61 @@ impl<'r, T, O> Cmd<'r, T, Shared, O> {
         }
         reply
     }
-
-    /// Sends the command and blocks the calling thread until its reply arrives.
-    ///
-    /// # Errors
-    ///
-    /// Whatever the command or the connection produced: [`Error::Redis`] for an error reply,
-    /// [`Error::Timeout`], [`Error::Connection`], [`Error::Conversion`] if the reply does not
-    /// fit `T`, [`Error::Usage`] for a command this connection must not run.
-    ///
-    /// # Panics
-    ///
-    /// When called on redpoll's own I/O thread, which would wait for itself forever.
-    pub fn wait(self) -> Result<T, Error>
-    where
-        T: FromValue,
-    {
-        self.send().wait()
-    }
 }
+
+/// `send`, `wait` and `.await` for a receiver that sends: each says where its commands go.
+macro_rules! sending_receiver {
+    ($receiver:ty, $doc:literal, |$r:ident| $target:expr) => {
+        impl<'r, T, O> Cmd<'r, T, $receiver, O> {
+            #[doc = concat!("Sends the command now ", $doc, " and returns the handle of its reply.")]
+            pub fn send(self) -> Reply<T> {
+                let $r = self.receiver;
+                let (core, conn) = $target;
+                self.send_on(core, conn)
+            }
+
+            /// Sends the command and blocks the calling thread until its reply arrives.
+            ///
+            /// # Errors
+            ///
+            /// Whatever the command or the connection produced: [`Error::Redis`] for an error
+            /// reply, [`Error::Timeout`], [`Error::Connection`], [`Error::Conversion`] if the
+            /// reply does not fit `T`, [`Error::Usage`] for a command this connection must not
+            /// run.
+            ///
+            /// # Panics
+            ///
+            /// When called on redpoll's own I/O thread, which would wait for itself forever.
+            pub fn wait(self) -> Result<T, Error>
+            where
+                T: FromValue,
+            {
+                self.send().wait()
+            }
+        }
+
+        impl<'c, T: FromValue, O> IntoFuture for Cmd<'c, T, $receiver, O> {
+            type Output = Result<T, Error>;
+            type IntoFuture = Reply<T>;
+
+            fn into_future(self) -> Reply<T> {
+                self.send()
+            }
+        }
+    };
+}
+
+sending_receiver!(
+    Shared,
+    "(over the shared connection; a blocking command over a dedicated one)",
+    |r| (&r.core, None)
+);
+sending_receiver!(Owned, "over the dedicated connection", |r| (&r.core, Some(r.id)));
 
 impl<T, R, O> std::fmt::Debug for Cmd<'_, T, R, O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Arguments may hold secrets (AUTH, values): show only their count.
         f.debug_struct("Cmd").field("args", &self.buf.argc()).field("kind", &self.kind).finish()
-    }
-}
-
-impl<'c, T: FromValue, O> IntoFuture for Cmd<'c, T, Shared, O> {
-    type Output = Result<T, Error>;
-    type IntoFuture = Reply<T>;
-
-    fn into_future(self) -> Reply<T> {
-        self.send()
     }
 }
 
@@ -546,6 +608,7 @@ pub struct Reply<T = Value> {
 /// A command's bytes and facts, kept for the user's retry policy.
 struct Retry {
     core: Arc<ClientCore>,
+    route: Route,
     bytes: Bytes,
     meta: CommandMeta,
     info: Option<&'static CommandInfo>,
@@ -564,7 +627,7 @@ impl Retry {
         let delay = (policy.0)(self.attempt, err, self.info)?;
         let (tx, rx) = oneshot::channel();
         let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX / 4).max(1);
-        self.core.submit(self.bytes.clone(), tx, CommandMeta { delay_ms, ..self.meta });
+        self.core.submit(self.route, self.bytes.clone(), tx, CommandMeta { delay_ms, ..self.meta });
         Some(rx)
     }
 }

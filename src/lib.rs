@@ -13,6 +13,7 @@
 mod client;
 pub mod commands;
 mod config;
+mod dedicated;
 mod error;
 mod fork;
 mod handle;
@@ -25,7 +26,8 @@ pub(crate) mod sync;
 mod timer;
 
 pub use client::Client;
-pub use config::{ClientBuilder, ConnectInfo, DisconnectReason, Protocol, Tls};
+pub use config::{ClientBuilder, ConnectInfo, DisconnectReason, OnTimeout, Protocol, Tls};
+pub use dedicated::{Acquire, Dedicated};
 pub use error::{Error, ServerError};
 pub use handle::{Cmd, Reply};
 pub use resp::{FromValue, ToArg, Value};

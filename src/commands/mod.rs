@@ -51,4 +51,4 @@ pub use generated::{args, opts, COUNT};
 pub use getkeys::{key_indices, slot_indices, KeyIndices};
 pub use info::{BeginSearch, CommandInfo, FindKeys, Group, KeySpec, RequestPolicy, ResponsePolicy};
 pub use lookup::{all, lookup};
-pub use surface::{Commands, Exclusive, Receiver, Shared};
+pub use surface::{Commands, Exclusive, Owned, Receiver, Shared};

@@ -76,9 +76,8 @@ mod sealed {
 pub trait Receiver: sealed::Sealed {}
 
 /// A receiver whose connection has one owner, so commands that change the connection's
-/// state (MULTI/EXEC, WATCH, SUBSCRIBE, SELECT, ...) are safe on it.
-///
-/// No public receiver is exclusive yet: dedicated and pooled connections are planned.
+/// state (MULTI/EXEC, WATCH, SELECT, ...) are safe on it: [`Owned`], the receiver of a
+/// [`Dedicated`](crate::Dedicated) connection. (Pooled connections are planned.)
 pub trait Exclusive: Receiver {}
 
 /// The receiver of a [`Client`](crate::Client)'s commands: its shared, multiplexed
@@ -106,6 +105,41 @@ impl std::fmt::Debug for Shared {
 
 impl sealed::Sealed for Shared {}
 impl Receiver for Shared {}
+
+/// The receiver of a [`Dedicated`](crate::Dedicated) connection's commands: one connection
+/// with one owner. Commands built for it are sent with `.wait()`, `.await` or `.send()`, and
+/// run in the order they are sent, blocking ones included (they block only this owner).
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn main() -> Result<(), redpoll::Error> {
+/// let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
+/// let conn = client.dedicated().wait()?;
+/// let cmd: redpoll::Cmd<'_, (), redpoll::commands::Owned> = conn.multi();
+/// cmd.wait()?;
+/// conn.incr("n").wait()?; // queued: the reply is +QUEUED, decoded as a Value
+/// let results: Option<Vec<redpoll::Value>> = conn.exec().decode().wait()?;
+/// # Ok(()) }
+/// ```
+pub struct Owned {
+    pub(crate) core: Arc<ClientCore>,
+    /// The dedicated connection's id on the I/O thread.
+    pub(crate) id: u64,
+}
+
+impl std::fmt::Debug for Owned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dedicated")
+            .field("connection", &self.id)
+            .field("client", &self.core)
+            .finish()
+    }
+}
+
+impl sealed::Sealed for Owned {}
+impl Receiver for Owned {}
+impl Exclusive for Owned {}
 
 impl<R: Receiver> Commands<R> {
     /// Any command, by name, with arguments added by [`Cmd::arg`]; the reply is a [`Value`]

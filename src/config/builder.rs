@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::settings::{RetryPolicy, MAX_MAX_DEPTH, MAX_QUEUE_SIZE};
+use super::settings::{RetryPolicy, MAX_MAX_DEDICATED, MAX_MAX_DEPTH, MAX_QUEUE_SIZE};
 use super::uri::{parse_url, DEFAULT_PORT};
 use super::validate::{check_client_name, check_host, normalize_command};
 use super::{Config, ConnectInfo, DisconnectReason, Hook, Protocol, Secret, ServerAddr, Tls};
@@ -427,6 +427,56 @@ impl ClientBuilder {
         if let Some(n) = self.count_in("queue_size", size, 1, MAX_QUEUE_SIZE) {
             self.config.queue_size = n;
         }
+        self
+    }
+
+    /// How many dedicated connections the client may open beside its shared one (default 8,
+    /// at most 1024). Blocking commands (BLPOP, BRPOP, BLMOVE, BZPOPMIN, XREAD … BLOCK, …)
+    /// each run alone on one, so they never delay the shared connection, and
+    /// [`Client::dedicated`](crate::Client::dedicated) lends them out; beyond the bound, they
+    /// wait first come first served within their deadline. Idle ones are reused, and closed
+    /// after [`dedicated_idle_timeout`](ClientBuilder::dedicated_idle_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = redpoll::Client::builder().max_dedicated(32);
+    /// ```
+    pub fn max_dedicated(mut self, max: usize) -> Self {
+        if let Some(n) = self.count_in("max_dedicated", max, 1, MAX_MAX_DEDICATED) {
+            self.config.max_dedicated = n;
+        }
+        self
+    }
+
+    /// How long an unused dedicated connection stays open (default 60 s; checked on the I/O
+    /// thread's 100 ms sweep).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = redpoll::Client::builder()
+    ///     .dedicated_idle_timeout(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn dedicated_idle_timeout(mut self, timeout: Duration) -> Self {
+        if let Some(t) = self.positive("dedicated_idle_timeout", timeout) {
+            self.config.dedicated_idle_timeout = t;
+        }
+        self
+    }
+
+    /// What a request's deadline does when it passes on the shared connection (default
+    /// [`OnTimeout::Reset`](crate::OnTimeout::Reset)); [`Cmd::on_timeout`](crate::Cmd::on_timeout)
+    /// overrides it per command. With `Abandon`, one slow command fails alone instead of
+    /// taking every other caller's in-flight requests down with the connection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = redpoll::Client::builder().on_timeout(redpoll::OnTimeout::Abandon);
+    /// ```
+    pub fn on_timeout(mut self, rule: crate::OnTimeout) -> Self {
+        self.config.on_timeout = rule;
         self
     }
 

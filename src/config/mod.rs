@@ -10,6 +10,7 @@
 
 mod builder;
 mod events;
+mod on_timeout;
 mod protocol;
 mod redact;
 mod secret;
@@ -27,6 +28,7 @@ mod uri_tests;
 
 pub use builder::ClientBuilder;
 pub use events::{ConnectInfo, DisconnectReason};
+pub use on_timeout::OnTimeout;
 pub use protocol::Protocol;
 pub use tls::Tls;
 

@@ -33,6 +33,12 @@ pub(crate) const DEFAULT_RECONNECT_JITTER: f64 = 0.25;
 pub(crate) const DEFAULT_QUEUE_SIZE: usize = 1000;
 /// Largest accepted `queue_size`, so a typo cannot make the reactor reserve gigabytes.
 pub(crate) const MAX_QUEUE_SIZE: usize = 1 << 20;
+/// Default bound of a client's dedicated connections (blocking commands, `dedicated()`).
+pub(crate) const DEFAULT_MAX_DEDICATED: usize = 8;
+/// Largest accepted `max_dedicated`.
+pub(crate) const MAX_MAX_DEDICATED: usize = 1024;
+/// Default time an unused dedicated connection stays open.
+pub(crate) const DEFAULT_DEDICATED_IDLE: Duration = Duration::from_secs(60);
 /// Default TCP keepalive idle time.
 pub(crate) const DEFAULT_TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 /// Default largest bulk string the parser accepts (Redis's own `proto-max-bulk-len`).
@@ -156,6 +162,12 @@ pub(crate) struct Config {
     /// Commands that may wait to be written (default 1000; 1..=1_048_576). In-flight commands
     /// do not count.
     pub(crate) queue_size: usize,
+    /// Dedicated connections at most, beside the shared one (default 8; 1..=1024).
+    pub(crate) max_dedicated: usize,
+    /// An unused dedicated connection is closed after this long (default 60 s).
+    pub(crate) dedicated_idle_timeout: Duration,
+    /// What a late request does to the shared connection (default `Reset`).
+    pub(crate) on_timeout: super::OnTimeout,
     /// Prepended to every key; `None` when empty.
     pub(crate) prefix: Option<Bytes>,
     /// Called after each successful handshake.
@@ -227,6 +239,9 @@ impl fmt::Debug for Config {
             .field("reconnect_delay_max", &self.reconnect_delay_max)
             .field("reconnect_jitter", &self.reconnect_jitter)
             .field("queue_size", &self.queue_size)
+            .field("max_dedicated", &self.max_dedicated)
+            .field("dedicated_idle_timeout", &self.dedicated_idle_timeout)
+            .field("on_timeout", &self.on_timeout)
             .field("prefix", &self.prefix)
             .field("on_connect", &self.on_connect)
             .field("on_disconnect", &self.on_disconnect)
@@ -265,6 +280,9 @@ impl Default for Config {
             reconnect_delay_max: DEFAULT_RECONNECT_DELAY_MAX,
             reconnect_jitter: DEFAULT_RECONNECT_JITTER,
             queue_size: DEFAULT_QUEUE_SIZE,
+            max_dedicated: DEFAULT_MAX_DEDICATED,
+            dedicated_idle_timeout: DEFAULT_DEDICATED_IDLE,
+            on_timeout: super::OnTimeout::Reset,
             prefix: None,
             on_connect: None,
             on_disconnect: None,

@@ -133,6 +133,15 @@ impl Handshake {
         self
     }
 
+    /// Makes `bytes` the step `step`: it replaces the step of that kind, or comes last (an
+    /// exclusive connection's SELECT or CLIENT SETNAME, replayed on every reconnect).
+    pub(crate) fn set(&mut self, step: Step, bytes: Bytes) {
+        match self.steps.iter_mut().find(|(s, _)| *s == step) {
+            Some(slot) => slot.1 = bytes,
+            None => self.steps.push((step, bytes)),
+        }
+    }
+
     /// The steps in the order they are written.
     pub(crate) fn steps(&self) -> &[(Step, Bytes)] {
         &self.steps

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 /// sliding-window minimum. Both queues reuse their storage, so steady state allocates nothing.
 #[derive(Debug)]
 pub(crate) struct Fifo<T> {
-    entries: VecDeque<(u64, T)>,
+    entries: VecDeque<(u64, Option<u64>, T)>,
     minima: VecDeque<(u64, u64)>,
     next_seq: u64,
 }
@@ -47,13 +47,13 @@ impl<T> Fifo<T> {
             }
             self.minima.push_back((seq, d));
         }
-        self.entries.push_back((seq, entry));
+        self.entries.push_back((seq, deadline, entry));
         seq
     }
 
     /// Removes and returns the front entry.
     pub(crate) fn pop(&mut self) -> Option<T> {
-        let (seq, entry) = self.entries.pop_front()?;
+        let (seq, _, entry) = self.entries.pop_front()?;
         if self.minima.front().is_some_and(|&(s, _)| s == seq) {
             self.minima.pop_front();
         }
@@ -62,7 +62,41 @@ impl<T> Fifo<T> {
 
     /// The front entry.
     pub(crate) fn front(&self) -> Option<&T> {
-        self.entries.front().map(|(_, e)| e)
+        self.entries.front().map(|(_, _, e)| e)
+    }
+
+    /// The front entry, to change in place.
+    pub(crate) fn front_mut(&mut self) -> Option<&mut T> {
+        self.entries.front_mut().map(|(_, _, e)| e)
+    }
+
+    /// Every entry, front to back.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.entries.iter().map(|(_, _, e)| e)
+    }
+
+    /// Hands every entry whose deadline is at or before `now` to `f`; those for which `f`
+    /// returns true lose their deadline (they no longer count for
+    /// [`earliest_deadline`](Fifo::earliest_deadline)). O(n): for the rare request that
+    /// times out without taking its connection down.
+    pub(crate) fn expire(&mut self, now: u64, mut f: impl FnMut(&mut T) -> bool) {
+        let mut changed = false;
+        for (_, deadline, entry) in self.entries.iter_mut() {
+            if deadline.is_some_and(|d| d <= now) && f(entry) {
+                *deadline = None;
+                changed = true;
+            }
+        }
+        if changed {
+            self.minima.clear();
+            for &(seq, deadline, _) in &self.entries {
+                let Some(d) = deadline else { continue };
+                while self.minima.back().is_some_and(|&(_, later)| later >= d) {
+                    self.minima.pop_back();
+                }
+                self.minima.push_back((seq, d));
+            }
+        }
     }
 
     /// The earliest deadline among the entries, if any has one.
@@ -83,7 +117,7 @@ impl<T> Fifo<T> {
     /// Removes every entry, front to back.
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
         self.minima.clear();
-        self.entries.drain(..).map(|(_, e)| e)
+        self.entries.drain(..).map(|(_, _, e)| e)
     }
 }
 
@@ -110,6 +144,24 @@ mod tests {
                 model.push_back((step, d));
             } else {
                 assert_eq!(f.pop(), model.pop_front().map(|(s, _)| s));
+            }
+            if x % 11 == 0 {
+                // Expire what is due at a random time, dropping the deadline of every other one.
+                let now = x % 1000;
+                let mut flip = false;
+                f.expire(now, |_| {
+                    flip = !flip;
+                    flip
+                });
+                let mut flip = false;
+                for (_, d) in model.iter_mut() {
+                    if d.is_some_and(|d| d <= now) {
+                        flip = !flip;
+                        if flip {
+                            *d = None;
+                        }
+                    }
+                }
             }
             let all: Vec<_> = model.iter().copied().collect();
             assert_eq!(f.earliest_deadline(), brute_min(&all), "step {step}");

@@ -1,6 +1,7 @@
-//! The sans-IO connection core: handshake, in-flight FIFO, offline queue, deadlines and
-//! reconnect backoff. No sockets, no threads, no clock: time arrives as a `now` argument in
-//! milliseconds, so the whole state machine runs byte by byte in tests and simulations.
+//! The sans-IO connection core: setup steps, in-flight FIFO, groups, modes, resend policies,
+//! offline queue, deadlines and reconnect backoff, and the bookkeeping of a client's set of
+//! dedicated connections. No sockets, no threads, no clock: time arrives as a `now` argument
+//! in milliseconds, so the whole state machine runs byte by byte in tests and simulations.
 
 pub(crate) mod backoff;
 pub(crate) mod handshake;
@@ -8,6 +9,5 @@ pub(crate) mod inflight;
 pub(crate) mod outbuf;
 pub(crate) mod session;
 #[cfg(test)]
-mod session_tests;
-#[cfg(test)]
 mod sim;
+pub(crate) mod spares;

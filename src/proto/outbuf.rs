@@ -21,7 +21,6 @@ impl From<Bytes> for Encoded {
     }
 }
 
-#[cfg(test)]
 impl Encoded {
     /// The chunks, in order.
     pub(crate) fn chunks(&self) -> &[Bytes] {
@@ -34,6 +33,14 @@ impl Encoded {
     /// The command's length in bytes.
     pub(crate) fn len(&self) -> usize {
         self.chunks().iter().map(Bytes::len).sum()
+    }
+
+    /// The command as one buffer (a copy only when it is in chunks).
+    pub(crate) fn concat(self) -> Bytes {
+        match self {
+            Encoded::One(bytes) => bytes,
+            Encoded::Chunks(chunks) => chunks.concat().into(),
+        }
     }
 }
 

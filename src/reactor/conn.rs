@@ -70,6 +70,22 @@ pub(crate) struct Ctx {
     pub(crate) lookups: usize,
     /// Storage for the slice list of one vectored write, reused by every flush.
     pub(crate) iov: Vec<IoSlice<'static>>,
+    /// Dedicated connections that finished the blocking command they were lent for: given
+    /// back to their client's set once the turn's work is done.
+    pub(crate) freed: Vec<usize>,
+}
+
+/// What a connection is to its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The client's shared, multiplexed connection.
+    Shared,
+    /// A dedicated connection in the client's set, unused.
+    Idle,
+    /// A dedicated connection running one blocking command: back to the set when answered.
+    Command,
+    /// A dedicated connection lent to one owner (`Client::dedicated`) until given back.
+    Lease,
 }
 
 /// A connection slot.
@@ -96,6 +112,10 @@ pub(crate) struct Conn {
     drain_fully: bool,
     /// A resolver thread is looking the host up.
     resolving: bool,
+    /// What it is to its client.
+    pub(crate) role: Role,
+    /// The id of its client's shared connection (its own id for that one).
+    pub(crate) family: u64,
 }
 
 impl Conn {
@@ -126,6 +146,8 @@ impl Conn {
             in_touched: false,
             drain_fully: false,
             resolving: false,
+            role: Role::Shared,
+            family: id,
         }
     }
 
@@ -173,6 +195,11 @@ impl Conn {
                     }
                 }
             }
+        }
+        if self.role == Role::Command && !self.session.is_dirty() {
+            // Its command was answered: the connection can serve the next one.
+            self.role = Role::Idle;
+            ctx.freed.push(idx);
         }
         if !self.session.out().is_empty() && matches!(self.link, Link::Up(_)) && !self.in_dirty {
             self.in_dirty = true;

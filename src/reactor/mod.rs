@@ -10,6 +10,7 @@
 //! runs here.
 
 mod conn;
+mod family;
 mod io;
 mod notify;
 mod resolve;
@@ -36,9 +37,11 @@ pub(crate) use tls::TlsConnector;
 use crate::config::ServerAddr;
 use crate::error::Error;
 use crate::proto::outbuf::Encoded;
-use crate::proto::session::{Request, Session, SessionConfig};
+use crate::proto::session::{Props, Request, Session, SessionConfig};
+use crate::proto::spares::SparesConfig;
 use crate::timer::Wheel;
 use conn::{Conn, Ctx};
+use family::Family;
 use resolve::Resolved;
 pub(crate) use submit::share_short;
 use submit::{SubmitQueue, WakeState};
@@ -53,13 +56,15 @@ const SWEEP_MS: u64 = 100;
 pub(crate) struct CommandMeta {
     /// Client-side timeout in ms; `None` for no deadline.
     pub(crate) timeout_ms: Option<u64>,
-    /// Blocks on the server (BLPOP & co): silence is expected.
-    pub(crate) blocking: bool,
-    /// Safe to run twice: may be resent after a lost connection (with `retry_maybe_executed`).
-    pub(crate) idempotent: bool,
     /// Send only after this many ms (a retry chosen by the user's retry policy).
     pub(crate) delay_ms: u64,
+    /// Blocking, resend policy, on-timeout rule, group shape, effect on an exclusive
+    /// connection.
+    pub(crate) props: Props,
 }
+
+/// Where a lent dedicated connection's id travels to the caller of `Client::dedicated`.
+pub(crate) type LeaseTx = crate::oneshot::Sender<Result<u64, Error>>;
 
 /// A connection to register and start connecting.
 pub(crate) struct Open {
@@ -70,6 +75,9 @@ pub(crate) struct Open {
     pub(crate) tls: Option<TlsConnector>,
     pub(crate) session: SessionConfig,
     pub(crate) hooks: Option<Arc<Hooks>>,
+    /// For a client's shared connection: the bounds of its set of dedicated connections
+    /// (opened like this one, in the exclusive mode, without the hooks).
+    pub(crate) spares: Option<SparesConfig>,
 }
 
 /// What callers ask of the I/O thread.
@@ -79,6 +87,14 @@ pub(crate) enum Submission {
     Open(Box<Open>),
     /// Send a command on connection `id`.
     Command { id: u64, bytes: Encoded, reply: ReplyTx, meta: CommandMeta },
+    /// Run a blocking command on a dedicated connection of the client whose shared
+    /// connection is `family`, waiting for one if all are busy.
+    Spare { family: u64, bytes: Encoded, reply: ReplyTx, meta: CommandMeta },
+    /// Lend a dedicated connection of client `family` to one owner; waits up to `timeout_ms`
+    /// for one.
+    Lease { family: u64, reply: LeaseTx, timeout_ms: Option<u64> },
+    /// The owner of dedicated connection `id` let go: reuse it, or close it if dirty.
+    Release { id: u64 },
     /// Answer `reply` once connection `id` has completed its handshake (or failed).
     Connect { id: u64, reply: ReplyTx },
     /// Close connection `id`; its pending requests fail with `Disconnected`.
@@ -176,7 +192,12 @@ fn stopped() -> Error {
 /// Answers a submission that cannot be carried out with `err` (if it expects an answer).
 pub(crate) fn fail(s: Submission, err: Error) {
     match s {
-        Submission::Command { reply, .. } | Submission::Connect { reply, .. } => {
+        Submission::Command { reply, .. }
+        | Submission::Spare { reply, .. }
+        | Submission::Connect { reply, .. } => {
+            let _ = reply.send(Err(err));
+        }
+        Submission::Lease { reply, .. } => {
             let _ = reply.send(Err(err));
         }
         _ => {}
@@ -209,6 +230,8 @@ struct IoThread {
     wake: Arc<WakeState>,
     conns: Slab<Conn>,
     ids: HashMap<u64, usize, BuildHasherDefault<IdHasher>>,
+    /// Per client (keyed by its shared connection's id): its dedicated connections.
+    families: HashMap<u64, Family, BuildHasherDefault<IdHasher>>,
     /// The last id looked up and its slot: consecutive commands mostly share a connection.
     last: Option<(u64, usize)>,
     next_generation: u32,
@@ -238,6 +261,7 @@ impl IoThread {
             notifier: Default::default(),
             lookups: 0,
             iov: Vec::new(),
+            freed: Vec::new(),
         };
         IoThread {
             poll,
@@ -247,6 +271,7 @@ impl IoThread {
             wake,
             conns: Slab::new(),
             ids: HashMap::default(),
+            families: HashMap::default(),
             last: None,
             next_generation: 0,
             ctx,
@@ -320,8 +345,10 @@ impl IoThread {
             }
         }
 
+        self.settle();
         self.flush_dirty();
         self.fire_timers();
+        self.settle();
         self.flush_dirty();
     }
 
@@ -381,6 +408,7 @@ impl IoThread {
             for (idx, conn) in self.conns.iter_mut() {
                 conn.on_sweep(idx, &mut self.ctx);
             }
+            self.sweep_families();
         }
     }
 
@@ -406,14 +434,7 @@ impl IoThread {
                 let conn = &mut self.conns[idx];
                 let start = now.saturating_add(meta.delay_ms);
                 let deadline = meta.timeout_ms.map(|t| start.saturating_add(t));
-                let req = Request {
-                    bytes,
-                    reply,
-                    deadline,
-                    blocking: meta.blocking,
-                    idempotent: meta.idempotent,
-                    attempts: 0,
-                };
+                let req = Request::new(bytes, reply, deadline).with(meta.props);
                 if meta.delay_ms == 0 {
                     conn.session.submit(req, now);
                 } else {
@@ -425,17 +446,22 @@ impl IoThread {
                 }
             }
             Submission::Open(open) => {
-                let Open { id, target, tcp, tls, session, hooks } = *open;
-                let generation = self.next_generation;
-                self.next_generation = self.next_generation.wrapping_add(1);
-                let session = Session::new(session);
-                let idx =
-                    self.conns.insert(Conn::new(id, generation, target, tcp, tls, session, hooks));
-                self.ids.insert(id, idx);
+                if let Some(cfg) = open.spares {
+                    self.families.insert(open.id, Family::new(&open, cfg));
+                }
+                let Open { id, target, tcp, tls, session, hooks, .. } = *open;
+                let idx = self.insert(id, id, target, tcp, tls, session, hooks);
                 let conn = &mut self.conns[idx];
                 conn.session.start(now);
                 conn.pump(idx, &mut self.ctx);
             }
+            Submission::Spare { family, bytes, reply, meta } => {
+                self.on_spare(family, bytes, reply, meta);
+            }
+            Submission::Lease { family, reply, timeout_ms } => {
+                self.on_lease(family, reply, timeout_ms);
+            }
+            Submission::Release { id } => self.on_release(id),
             Submission::Connect { id, reply } => match self.lookup(id) {
                 Some(idx) => self.conns[idx].add_connect_waiter(reply),
                 None => {
@@ -451,8 +477,35 @@ impl IoThread {
         }
     }
 
+    /// Registers a connection (not started).
+    #[allow(clippy::too_many_arguments)] // the parts of an `Open`, moved in
+    fn insert(
+        &mut self,
+        id: u64,
+        family: u64,
+        target: ServerAddr,
+        tcp: TcpOptions,
+        tls: Option<TlsConnector>,
+        session: SessionConfig,
+        hooks: Option<Arc<Hooks>>,
+    ) -> usize {
+        let generation = self.next_generation;
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let session = Session::new(session);
+        let mut conn = Conn::new(id, generation, target, tcp, tls, session, hooks);
+        conn.family = family;
+        let idx = self.conns.insert(conn);
+        self.ids.insert(id, idx);
+        idx
+    }
+
     fn close(&mut self, idx: usize) {
-        let mut conn = self.conns.remove(idx);
+        if self.conns[idx].role == conn::Role::Shared {
+            let id = self.conns[idx].id;
+            self.close_family(id);
+        }
+        let Some(conn) = self.conns.try_remove(idx) else { return };
+        let mut conn = conn;
         self.ids.remove(&conn.id);
         if self.last.is_some_and(|(_, i)| i == idx) {
             self.last = None;

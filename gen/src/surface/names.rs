@@ -35,6 +35,9 @@ pub const RESERVED: &[&str] = &[
     "into_future",
     "with_parts",
     "prepare",
+    "on_timeout",
+    "send_on",
+    "receiver_for_tests",
 ];
 
 /// Option names spelt as words where the token runs them together.

@@ -16,7 +16,7 @@ use super::server::{show, Seg, Server, Tag};
 use super::trace::{Step, Trace};
 use crate::error::Error;
 use crate::proto::outbuf::Encoded;
-use crate::proto::session::{Event, Request, Session};
+use crate::proto::session::{Event, Props, Request, Resend, Session};
 
 /// The reactor's sweep period.
 const SWEEP_MS: u64 = 100;
@@ -143,7 +143,7 @@ impl Sim {
             session: Session::new(sc.session.clone()),
             server,
             net,
-            ledger: Ledger::new(sc.session.max_attempts, sc.session.retry_written),
+            ledger: Ledger::new(sc.session.max_attempts, sc.retry_written),
             trace: Trace::new(trace_len(), traced),
             sc,
             next_arrival: 0,
@@ -180,7 +180,7 @@ impl Sim {
             s.session.queue_size,
             s.session.limits.max_bulk_len,
             s.session.max_attempts,
-            s.session.retry_written,
+            s.retry_written,
             s.server,
             s.net,
             s.timer_lateness,
@@ -459,7 +459,13 @@ impl Sim {
         self.in_submit = Some((id, self.session.queued(), terminal));
         let blocking = spec.kind == Kind::Blpop;
         let bytes = self.maybe_chunked(bytes);
-        let req = Request { bytes, reply: id, deadline, blocking, idempotent, attempts: 0 };
+        let resend = if idempotent && self.sc.retry_written {
+            Resend::IfIdempotent
+        } else {
+            Resend::IfUnwritten
+        };
+        let props = Props { blocking, resend, ..Props::default() };
+        let req = Request::new(bytes, id, deadline).with(props);
         if delay.is_some() {
             self.stats.delayed_submits += 1;
             self.parked.insert(id, due);

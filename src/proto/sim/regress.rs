@@ -9,7 +9,7 @@ use super::run_seed;
 use crate::error::Error;
 use crate::proto::backoff::Backoff;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
-use crate::proto::session::{Event, Request, Session, SessionConfig};
+use crate::proto::session::{Event, Mode, Request, Resend, Session, SessionConfig};
 use crate::resp::Limits;
 
 fn config(queue_size: usize, password: bool) -> SessionConfig {
@@ -26,20 +26,13 @@ fn config(queue_size: usize, password: bool) -> SessionConfig {
         backoff: Backoff::new(10, 10, 0.0, 1),
         queue_size,
         limits: Limits::default(),
-        retry_written: false,
         max_attempts: 1,
+        mode: Mode::Shared,
     }
 }
 
 fn request(id: u64, deadline: Option<u64>) -> Request<u64> {
-    Request {
-        bytes: Bytes::from_static(b"*1\r\n$4\r\nPING\r\n").into(),
-        reply: id,
-        deadline,
-        blocking: false,
-        idempotent: false,
-        attempts: 0,
-    }
+    Request::new(Bytes::from_static(b"*1\r\n$4\r\nPING\r\n"), id, deadline)
 }
 
 fn events(s: &mut Session<u64>) -> Vec<Event<u64>> {
@@ -168,9 +161,9 @@ fn seed_160_failing_for_good_fails_delayed_requests() {
     run_seed(160).unwrap_or_else(|report| panic!("{report}"));
 }
 
-/// `config` with resends: `max_attempts`, and `retry_written` on.
+/// `config` with resends: `max_attempts` (idempotent requests resend blind).
 fn resending(queue_size: usize, max_attempts: u8) -> SessionConfig {
-    SessionConfig { retry_written: true, max_attempts, ..config(queue_size, false) }
+    SessionConfig { max_attempts, ..config(queue_size, false) }
 }
 
 #[test]
@@ -248,7 +241,9 @@ fn unsent_tries_are_not_attempts() {
 }
 
 fn idempotent(id: u64, deadline: Option<u64>) -> Request<u64> {
-    Request { idempotent: true, ..request(id, deadline) }
+    let mut r = request(id, deadline);
+    r.props.resend = Resend::IfIdempotent;
+    r
 }
 
 #[test]

@@ -13,7 +13,7 @@ use super::rng::Rng;
 use super::server::{Refusal, ServerCfg, Window};
 use crate::proto::backoff::Backoff;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
-use crate::proto::session::SessionConfig;
+use crate::proto::session::{Mode, SessionConfig};
 use crate::resp::{CommandBuf, Limits};
 
 /// One request a caller will submit.
@@ -58,6 +58,9 @@ pub(super) struct Scenario {
     pub(super) idempotent_writes: u64,
     /// Percent of requests submitted with a delay (`submit_at`).
     pub(super) delayed: u64,
+    /// Idempotent requests are submitted with `Resend::IfIdempotent` (the client's
+    /// `retry_maybe_executed`), the others with `Resend::IfUnwritten`.
+    pub(super) retry_written: bool,
 }
 
 impl Scenario {
@@ -109,8 +112,8 @@ impl Scenario {
                 Limits::default()
             },
             // Drawn with the extras below.
-            retry_written: false,
             max_attempts: 1,
+            mode: Mode::Shared,
         };
         let loading = rng.chance(15);
         let loading_until = if loading { rng.range(1, 2_000) } else { 0 };
@@ -155,6 +158,7 @@ impl Scenario {
             close_at: rng.chance(5).then(|| rng.below(last + 1)),
             idempotent_writes: 0,
             delayed: 0,
+            retry_written: false,
         };
         sc.draw_resends(extra, last);
         sc
@@ -164,7 +168,7 @@ impl Scenario {
     /// idempotent and which are submitted with a delay.
     fn draw_resends(&mut self, rng: &mut Rng, last: u64) {
         self.session.max_attempts = rng.range(1, 4) as u8;
-        self.session.retry_written = rng.chance(50);
+        self.retry_written = rng.chance(50);
         if rng.chance(40) {
             for _ in 0..rng.range(1, 4) {
                 let from = rng.below(last + 2_000);

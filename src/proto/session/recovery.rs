@@ -5,7 +5,9 @@
 
 use std::collections::VecDeque;
 
+use super::request::{Parked, Slot};
 use super::*;
+use crate::proto::outbuf::Encoded;
 
 impl<R> Session<R> {
     /// A connection attempt (transport or handshake) failed: report it and back off.
@@ -38,10 +40,15 @@ impl<R> Session<R> {
         self.after_loss(err.clone(), now);
     }
 
-    /// Requests written whole fail (they may have run) unless they are idempotent and
-    /// `retry_written` is on; the rest go back to the front of the offline queue in their
-    /// order, as many as `queue_size` allows, to be sent once on the next connection.
+    /// What was in flight fails or goes back to the front of the offline queue, in order
+    /// and as many as `queue_size` allows, to be sent once on the next connection, by each
+    /// request's resend policy: `Never` fails; `IfUnwritten` goes back if nothing of it
+    /// could have run (no byte of a command, or of a transaction's EXEC, reached the socket
+    /// whole); `IfIdempotent` goes back even then, within `max_attempts`. On an exclusive
+    /// connection inside MULTI or with keys WATCHed, everything fails: the transaction state
+    /// is gone with the connection.
     pub(super) fn requeue_unanswered(&mut self, err: &Error, timed_out_at: Option<u64>) {
+        let tx_loss = self.take_tx_loss();
         let mut stuck = std::mem::take(&mut self.stuck_write);
         let written = self.out.written();
         // Every waiting entry still has its command in the out buffer, in the same order.
@@ -49,30 +56,39 @@ impl<R> Session<R> {
         let mut resend = Vec::new();
         for w in self.waiting.drain() {
             let bytes = commands.pop_front();
-            let Slot::Request { reply, blocking, idempotent, attempts, ran } = w.slot else {
-                continue;
-            };
             let sent_whole = w.end <= written;
-            // This send or an earlier one may have run.
-            let maybe = sent_whole || ran;
+            let (reply, props, attempts, ran) = match w.slot {
+                Slot::Request { reply, props, attempts, ran, .. } => (reply, props, attempts, ran),
+                Slot::Abandoned { .. } => {
+                    // Its caller was answered; a stalled write in it is consumed here.
+                    stuck &= sent_whole;
+                    continue;
+                }
+                Slot::Handshake(_) => continue,
+            };
+            // This send may have run (a command, or a plain group's first, written whole).
+            let this_may_run = w.runs_at <= written;
+            let maybe = this_may_run || ran;
             let expired = timed_out_at.is_some_and(|now| w.deadline.is_some_and(|d| d <= now));
             let stuck_here = stuck && !sent_whole;
             stuck &= !stuck_here;
-            // The idempotent resend is for a send written whole: the one a write stalled in
+            // The blind resend is for a send that may have run: the one a write stalled in
             // fails even when idempotent, or it would stall the same way again.
-            let may_resend = (!sent_whole && !stuck_here)
-                || (sent_whole
-                    && idempotent
-                    && self.cfg.retry_written
-                    && attempts < self.cfg.max_attempts);
+            let may_resend = tx_loss.is_none()
+                && !stuck_here
+                && match props.resend {
+                    Resend::Never => false,
+                    _ if !this_may_run => true,
+                    Resend::IfIdempotent => attempts < self.cfg.max_attempts,
+                    Resend::IfUnwritten => false,
+                };
             match bytes {
                 Some(bytes) if may_resend && !expired => {
                     let req = Request {
                         bytes,
                         reply,
                         deadline: w.deadline,
-                        blocking,
-                        idempotent,
+                        props,
                         // A send that never reached the socket whole is not an attempt: it
                         // must not use up the resends after LOADING & co.
                         attempts: if sent_whole { attempts } else { attempts - 1 },
@@ -84,6 +100,12 @@ impl<R> Session<R> {
                         Error::Timeout {
                             message: "request timed out; the connection was reset".into(),
                             maybe_executed: maybe,
+                        }
+                    } else if let Some(why) = &tx_loss {
+                        Error::Connection {
+                            message: why.clone(),
+                            maybe_executed: maybe,
+                            source: None,
                         }
                     } else if timed_out_at.is_some() {
                         Error::Connection {
@@ -107,6 +129,14 @@ impl<R> Session<R> {
                     };
                     self.events.push_back(Event::Reply(reply, Err(e)));
                 }
+            }
+        }
+        if let Some(why) = &tx_loss {
+            // Held back after LOADING & co: part of the lost transaction too.
+            for (_, p) in self.delayed.drain(..) {
+                let e =
+                    Error::Connection { message: why.clone(), maybe_executed: p.ran, source: None };
+                self.events.push_back(Event::Reply(p.req.reply, Err(e)));
             }
         }
         // The offline queue holds at most `queue_size`: the oldest go back in it, the rest

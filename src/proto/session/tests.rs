@@ -2,9 +2,9 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::backoff::Backoff;
-use super::handshake::Handshake;
-use super::session::{Event, Request, Session, SessionConfig};
+use super::{Event, Mode, Request, Session, SessionConfig};
+use crate::proto::backoff::Backoff;
+use crate::proto::handshake::Handshake;
 use crate::resp::Limits;
 
 fn cfg(reconnect: bool) -> SessionConfig {
@@ -17,20 +17,13 @@ fn cfg(reconnect: bool) -> SessionConfig {
         backoff: Backoff::new(100, 1_000, 0.0, 1),
         queue_size: 1_000_000,
         limits: Limits::default(),
-        retry_written: false,
         max_attempts: 5,
+        mode: Mode::Shared,
     }
 }
 
 fn req(id: u32, bytes: &'static [u8], deadline: Option<u64>) -> Request<u32> {
-    Request {
-        bytes: Bytes::from_static(bytes).into(),
-        reply: id,
-        deadline,
-        blocking: false,
-        idempotent: false,
-        attempts: 0,
-    }
+    Request::new(Bytes::from_static(bytes), id, deadline)
 }
 
 fn drain(s: &mut Session<u32>) -> Vec<(u32, Result<Bytes, crate::Error>)> {
@@ -60,7 +53,7 @@ fn delayed_retry_is_answered_when_the_session_closes_for_good() {
     let mut s = ready(false);
     // A blocking command without a deadline (BLPOP k 0).
     let mut r = req(1, b"*3\r\n$5\r\nBLPOP\r\n$1\r\nk\r\n$1\r\n0\r\n", None);
-    r.blocking = true;
+    r.props.blocking = true;
     s.submit(r, 0);
     s.handle_written(29, 0);
     let mut buf = BytesMut::from(&b"-LOADING Redis is loading the dataset in memory\r\n"[..]);
@@ -104,17 +97,7 @@ fn slow_but_progressing_write_is_not_a_read_stall() {
     let mut s = ready(true);
     s.submit(req(1, b"*1\r\n$4\r\nPING\r\n", None), 0);
     static BIG: [u8; 4000] = [b'x'; 4000];
-    s.submit(
-        Request {
-            bytes: Bytes::from_static(&BIG).into(),
-            reply: 2,
-            deadline: None,
-            blocking: false,
-            idempotent: false,
-            attempts: 0,
-        },
-        0,
-    );
+    s.submit(Request::new(Bytes::from_static(&BIG), 2, None), 0);
     s.handle_written(14, 0);
     let mut buf = BytesMut::from(&b"+PONG\r\n"[..]);
     s.handle_input(&mut buf, 10);
@@ -213,24 +196,14 @@ fn queues_shrink_after_a_burst_once_idle() {
 /// after the reconnect, whole and in its chunks' order, and its reply is its own.
 #[test]
 fn a_chunked_command_cut_mid_value_is_resent_whole_after_a_reconnect() {
-    use super::outbuf::Encoded;
+    use crate::proto::outbuf::Encoded;
     const PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
     let head = Bytes::from_static(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\n");
     let chunks = vec![head.clone(), Bytes::from_static(b"0123456789"), Bytes::from_static(b"\r\n")];
     let whole: Vec<u8> = chunks.concat();
     let mut s = ready(true);
     s.submit(req(1, PING, None), 0);
-    s.submit(
-        Request {
-            bytes: Encoded::Chunks(chunks),
-            reply: 2,
-            deadline: None,
-            blocking: false,
-            idempotent: false,
-            attempts: 0,
-        },
-        0,
-    );
+    s.submit(Request::new(Encoded::Chunks(chunks), 2, None), 0);
     s.handle_written(PING.len() + head.len() + 4, 1);
     s.handle_input(&mut BytesMut::from(&b"+PONG\r\n"[..]), 2);
     assert_eq!(drain(&mut s).iter().map(|(id, _)| *id).collect::<Vec<_>>(), [1]);

@@ -1,25 +1,43 @@
-//! The protocol state of one logical connection, across reconnects: handshake, in-flight
-//! FIFO, offline queue, deadlines and backoff. Sans-IO: bytes and time in, bytes, timers and
-//! completions out.
+//! The protocol state of one logical connection, across reconnects: setup steps (the
+//! handshake and what layers add to it), in-flight FIFO, offline queue, deadlines, resend
+//! policies, groups, the exclusive mode's transaction state, and backoff. Sans-IO: bytes and
+//! time in, bytes, timers and completions out.
+//!
+//! One responsibility per file: this one holds the state and the calls that move it; the
+//! requests and their policies are in `request.rs`, reading replies in `input.rs`, deadlines
+//! and stall checks in `timeouts.rs`, what a loss does in `recovery.rs`, the exclusive
+//! mode's transaction state in `mode.rs`.
 
 use std::collections::VecDeque;
 
-use bytes::{Buf as _, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::backoff::Backoff;
-use super::handshake::{self, Handshake, Step, Verdict};
+use super::handshake::Handshake;
 use super::inflight::Fifo;
-use super::outbuf::{Encoded, OutBuf};
+use super::outbuf::OutBuf;
 use crate::config::DisconnectReason;
 use crate::error::Error;
-use crate::resp::{parse_frame, Decoder, Limits};
+use crate::resp::{Decoder, Limits};
 
-#[path = "session_recovery.rs"]
+mod input;
+mod mode;
 mod recovery;
+mod request;
+#[cfg(test)]
+mod tests;
+mod timeouts;
+
+pub(crate) use mode::Mode;
+use mode::TxState;
+use request::{if_ran, Parked, Slot, Waiting};
+pub(crate) use request::{Effect, Props, Request, Resend};
 
 /// Settings of a session, in milliseconds where they are durations.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionConfig {
+    /// The setup steps every connection runs before any request (AUTH, HELLO, SELECT, …),
+    /// replayed on every reconnect; an exclusive connection's SELECT replaces its step.
     pub(crate) handshake: Handshake,
     pub(crate) connect_timeout: u64,
     pub(crate) read_timeout: Option<u64>,
@@ -30,53 +48,18 @@ pub(crate) struct SessionConfig {
     /// Requests that may wait for a connection; more fail at once with `Disconnected`.
     pub(crate) queue_size: usize,
     pub(crate) limits: Limits,
-    /// Resend an idempotent request that was written whole when its connection is lost
-    /// (`retry_maybe_executed`); otherwise it fails with `maybe_executed()`.
-    pub(crate) retry_written: bool,
     /// How many times one request is sent at most (resends after a loss, or after a
     /// `LOADING`/`BUSY`/`TRYAGAIN` reply).
     pub(crate) max_attempts: u8,
-}
-
-/// Delay before resending after a `LOADING`/`BUSY`/`TRYAGAIN` reply: 10 ms doubling per
-/// attempt, at most 1 s; the request's own deadline still bounds the whole.
-fn retry_delay(attempts: u8) -> u64 {
-    (10u64 << attempts.min(7)).min(1_000)
-}
-
-/// True for the error replies that mean "not executed, try again soon": the server is loading
-/// its dataset, is busy running a script, or a multi-key operation met a resharding slot.
-/// (`-BUSYKEY` and other codes that merely start alike do not match.)
-fn retry_later(frame: &[u8]) -> bool {
-    [&b"-LOADING"[..], b"-BUSY", b"-TRYAGAIN"].iter().any(|code| {
-        frame.starts_with(code) && matches!(frame.get(code.len()), Some(b' ') | Some(b'\r'))
-    })
-}
-
-/// One request handed to the session.
-#[derive(Debug)]
-pub(crate) struct Request<R> {
-    /// The encoded command.
-    pub(crate) bytes: Encoded,
-    /// Where the reply goes (the reactor's completion slot; anything in tests).
-    pub(crate) reply: R,
-    /// Absolute deadline in ms, `None` for none.
-    pub(crate) deadline: Option<u64>,
-    /// A blocking command (BLPOP & co): its silence is expected, so the read-stall check
-    /// does not apply while it waits.
-    pub(crate) blocking: bool,
-    /// Safe to run twice (read-only, or declared so): may be resent after a loss when
-    /// `retry_written` is on.
-    pub(crate) idempotent: bool,
-    /// How many times it was sent already.
-    pub(crate) attempts: u8,
+    pub(crate) mode: Mode,
 }
 
 /// What the session asks of its driver, or tells it. Drained with [`Session::poll_event`].
 #[derive(Debug)]
 pub(crate) enum Event<R> {
-    /// A request finished: the raw reply frame (an error reply is still `Ok` here; the caller
-    /// turns it into `Error::Redis` when decoding), or why it failed.
+    /// A request finished: the raw reply frame (a group's frames back to back; an error
+    /// reply is still `Ok` here: the caller turns it into `Error::Redis` when decoding), or
+    /// why it failed.
     Reply(R, Result<Bytes, Error>),
     /// Open a transport now and report with `handle_connected` / `handle_connect_failed`.
     Connect,
@@ -116,50 +99,6 @@ enum State {
     Closed(Error),
 }
 
-#[derive(Debug)]
-enum Slot<R> {
-    /// `ran`: see [`Parked::ran`].
-    Request {
-        reply: R,
-        blocking: bool,
-        idempotent: bool,
-        attempts: u8,
-        ran: bool,
-    },
-    Handshake(Step),
-}
-
-/// A request off the wire: in the offline queue, or waiting to be resent or sent later.
-#[derive(Debug)]
-struct Parked<R> {
-    req: Request<R>,
-    /// An earlier send of it was written whole and got no reply, so it may have run (an
-    /// idempotent request resent after a lost connection): if it fails, its error says so.
-    ran: bool,
-}
-
-/// `err` for a request that may have run already (`ran`): one whose `maybe_executed()` is
-/// true, a connection error when `err`'s kind cannot say so.
-fn if_ran(err: Error, ran: bool) -> Error {
-    match err {
-        e if !ran => e,
-        e @ (Error::Connection { .. } | Error::Timeout { .. }) => e.with_maybe_executed(true),
-        other => Error::Connection {
-            message: format!("{other}; an earlier send of the command got no reply"),
-            maybe_executed: true,
-            source: None,
-        },
-    }
-}
-
-#[derive(Debug)]
-struct Waiting<R> {
-    slot: Slot<R>,
-    /// Stream offset just past this command's last byte: written whole once `written >= end`.
-    end: u64,
-    deadline: Option<u64>,
-}
-
 /// The state machine of one logical connection.
 ///
 /// # Call order
@@ -197,6 +136,8 @@ pub(crate) struct Session<R> {
     /// Ready without having heard from the server (no handshake step): the backoff resets
     /// on the first reply instead, so accept-then-close servers are still backed off from.
     reset_backoff_on_reply: bool,
+    /// An exclusive connection's transaction state (see `mode.rs`).
+    tx: TxState,
 }
 
 /// Entries each idle queue keeps room for after [`Session::release_idle_memory`].
@@ -221,6 +162,7 @@ impl<R> Session<R> {
             was_ready: false,
             stuck_write: false,
             reset_backoff_on_reply: false,
+            tx: TxState::default(),
         }
     }
 
@@ -286,6 +228,7 @@ impl<R> Session<R> {
 
     /// [`submit`](Session::submit) of a request that may have been sent before.
     fn enqueue(&mut self, p: Parked<R>, now: u64) {
+        let Err(p) = self.refused_after_tx_loss(p) else { return };
         match &self.state {
             State::Ready => self.write_request(p, now),
             State::Failed(e) | State::Closed(e) => {
@@ -324,8 +267,7 @@ impl<R> Session<R> {
             self.events.push_back(Event::Reply(req.reply, Err(e)));
             return;
         }
-        let at = self.delayed.iter().position(|(t, _)| *t > due).unwrap_or(self.delayed.len());
-        self.delayed.insert(at, (due, Parked { req, ran: false }));
+        self.delay(due, Parked { req, ran: false });
     }
 
     /// The transport is open (TCP connected, TLS done): send the handshake.
@@ -340,7 +282,12 @@ impl<R> Session<R> {
             let end = self.out.push(bytes.into());
             self.waiting.push(
                 Some(deadline),
-                Waiting { slot: Slot::Handshake(step), end, deadline: Some(deadline) },
+                Waiting {
+                    slot: Slot::Handshake(step),
+                    end,
+                    runs_at: end,
+                    deadline: Some(deadline),
+                },
             );
         }
         self.state = State::Handshaking { deadline, remaining: steps, version: None };
@@ -401,114 +348,6 @@ impl<R> Session<R> {
         }
     }
 
-    /// Feeds bytes read from the transport. Complete frames are split off the front of `buf`
-    /// (zero copy) and matched to the oldest waiting request; a partial frame stays in `buf`.
-    pub(crate) fn handle_input(&mut self, buf: &mut BytesMut, now: u64) {
-        if !matches!(self.state, State::Ready | State::Handshaking { .. }) {
-            buf.clear();
-            return;
-        }
-        if !buf.is_empty() {
-            self.last_input = now;
-        }
-        loop {
-            match self.decoder.scan(buf) {
-                Ok(Some(len)) => {
-                    let frame = match common_frame(&buf[..len]) {
-                        Some(frame) => {
-                            buf.advance(len);
-                            frame
-                        }
-                        None => buf.split_to(len).freeze(),
-                    };
-                    if !self.dispatch(frame, now) {
-                        buf.clear();
-                        return;
-                    }
-                    if buf.is_empty() {
-                        return;
-                    }
-                }
-                Ok(None) => return,
-                Err(e) => {
-                    buf.clear();
-                    self.lose_connection(&e, None, now, DisconnectReason::ConnectionLost);
-                    self.events.push_back(Event::Disconnect);
-                    return;
-                }
-            }
-        }
-    }
-
-    /// The earliest time at which [`handle_timeout`](Session::handle_timeout) has work.
-    pub(crate) fn poll_timeout(&self) -> Option<u64> {
-        let state = match self.state {
-            State::Backoff { until } => Some(until),
-            State::Connecting { deadline } | State::Handshaking { deadline, .. } => Some(deadline),
-            _ => None,
-        };
-        let queued = self.queue_deadline;
-        let retry =
-            self.delayed.iter().map(|(at, p)| p.req.deadline.map_or(*at, |d| d.min(*at))).min();
-        [state, self.waiting.earliest_deadline(), queued, retry].into_iter().flatten().min()
-    }
-
-    /// The input length at which the partial frame at the front will be complete, when known
-    /// (0 otherwise): lets the driver size one read for a large reply.
-    pub(crate) fn input_needed(&self) -> usize {
-        self.decoder.bytes_needed().unwrap_or(0)
-    }
-
-    /// Runs whatever is due at `now`: deadlines, stall checks, reconnect.
-    pub(crate) fn handle_timeout(&mut self, now: u64) {
-        match self.state {
-            State::Backoff { until } if now >= until => self.begin_connect(now),
-            State::Connecting { deadline } | State::Handshaking { deadline, .. }
-                if now >= deadline =>
-            {
-                let err = Error::Timeout {
-                    message: format!(
-                        "connect (TCP, TLS and handshake) took longer than connect_timeout ({} ms)",
-                        self.cfg.connect_timeout
-                    ),
-                    maybe_executed: false,
-                };
-                self.events.push_back(Event::Disconnect);
-                self.attempt_failed(err, now);
-            }
-            _ => {}
-        }
-        self.expire_queued(now);
-        self.resend_due(now);
-        let expired = self.waiting.earliest_deadline().is_some_and(|d| d <= now);
-        if expired && matches!(self.state, State::Ready) {
-            let err = Error::Timeout {
-                message: "request timed out; the connection was reset".into(),
-                maybe_executed: false,
-            };
-            self.lose_connection(&err, Some(now), now, DisconnectReason::Timeout);
-            self.events.push_back(Event::Disconnect);
-        }
-    }
-
-    /// The periodic sweep: read and write stall checks (silence while a reply is awaited for
-    /// `read_timeout`, a flush with no progress for `write_timeout`). They move with every
-    /// byte, so they are checked every 100 ms rather than kept as timers.
-    pub(crate) fn handle_sweep(&mut self, now: u64) {
-        if matches!(self.state, State::Ready) {
-            if let Some((reason, writing)) = self.stalled(now) {
-                let err = Error::Timeout { message: reason, maybe_executed: false };
-                if writing {
-                    // The command the write stalled in fails; sending it again would stall
-                    // the same way until its deadline.
-                    self.stuck_write = true;
-                }
-                self.lose_connection(&err, None, now, DisconnectReason::Timeout);
-                self.events.push_back(Event::Disconnect);
-            }
-        }
-    }
-
     /// Closes the session for good (the client was dropped): every request fails with
     /// `Disconnected`.
     pub(crate) fn close(&mut self, now: u64) {
@@ -535,7 +374,8 @@ impl<R> Session<R> {
         let written = self.out.written();
         for w in self.waiting.drain() {
             if let Slot::Request { reply, ran, .. } = w.slot {
-                self.events.push_back(Event::Reply(reply, Err(closed(ran || w.end <= written))));
+                let may_have_run = ran || w.runs_at <= written;
+                self.events.push_back(Event::Reply(reply, Err(closed(may_have_run))));
             }
         }
         for p in self.queue.drain(..).chain(self.delayed.drain(..).map(|(_, p)| p)) {
@@ -565,114 +405,26 @@ impl<R> Session<R> {
         if self.out.is_empty() {
             self.last_output = now;
         }
+        let props = req.props;
+        let len = req.bytes.len() as u64;
         let end = self.out.push(req.bytes);
-        self.waiting.push(
-            req.deadline,
-            Waiting {
-                slot: Slot::Request {
-                    reply: req.reply,
-                    blocking: req.blocking,
-                    idempotent: req.idempotent,
-                    attempts: req.attempts.saturating_add(1),
-                    ran,
-                },
-                end,
-                deadline: req.deadline,
-            },
-        );
-    }
-
-    /// Handles one complete frame; false when the connection was dropped because of it.
-    fn dispatch(&mut self, frame: Bytes, now: u64) -> bool {
-        if frame.first() == Some(&b'>') {
-            // A RESP3 push (pub/sub message, invalidation) answers no request, so it takes no
-            // FIFO entry. Nothing subscribes yet, so it is dropped here.
-            return true;
-        }
-        let Some(w) = self.waiting.pop() else {
-            let e = Error::protocol("the server sent a reply nobody asked for");
-            self.lose_connection(&e, None, now, DisconnectReason::ConnectionLost);
-            self.events.push_back(Event::Disconnect);
-            return false;
+        // A plain group's first command may run once it is written; anything else once it
+        // is written whole (a transaction: its EXEC).
+        let runs_at = if props.replies > 1 && !props.atomic && props.first_len > 0 {
+            end - len + u64::from(props.first_len)
+        } else {
+            end
         };
-        let bytes = self.out.pop_answered();
-        if self.reset_backoff_on_reply {
-            self.reset_backoff_on_reply = false;
-            self.cfg.backoff.reset();
-        }
-        match w.slot {
-            Slot::Request { reply, blocking, idempotent, attempts, ran } => {
-                // A reply that comes once the deadline has passed is a timeout, as it would
-                // have been had the timer fired first: the driver's timer may fire late, or
-                // after the read in the same turn.
-                if w.deadline.is_some_and(|d| d <= now) {
-                    let e = Error::Timeout {
-                        message: "request timed out; its reply came after the deadline".into(),
-                        maybe_executed: true,
-                    };
-                    self.events.push_back(Event::Reply(reply, Err(e)));
-                    return true;
-                }
-                // Only an error reply can ask for a resend: other replies skip the checks.
-                let due = now + retry_delay(attempts);
-                let retry = frame.first() == Some(&b'-')
-                    && attempts < self.cfg.max_attempts
-                    && w.deadline.is_none_or(|d| due < d)
-                    && retry_later(&frame);
-                match bytes {
-                    Some(bytes) if retry => {
-                        let req = Request {
-                            bytes,
-                            reply,
-                            deadline: w.deadline,
-                            blocking,
-                            idempotent,
-                            attempts,
-                        };
-                        let at = self
-                            .delayed
-                            .iter()
-                            .position(|(t, _)| *t > due)
-                            .unwrap_or(self.delayed.len());
-                        self.delayed.insert(at, (due, Parked { req, ran }));
-                    }
-                    _ => self.events.push_back(Event::Reply(reply, Ok(frame))),
-                }
-                true
-            }
-            Slot::Handshake(step) => self.handshake_reply(step, &frame, now),
-        }
-    }
-
-    fn handshake_reply(&mut self, step: Step, frame: &Bytes, now: u64) -> bool {
-        let verdict = match parse_frame(frame, &self.cfg.limits) {
-            Ok(value) => handshake::judge(step, value),
-            Err(e) => Verdict::Transient(e),
+        self.track_write(props.effect);
+        let slot = Slot::Request {
+            reply: req.reply,
+            props,
+            attempts: req.attempts.saturating_add(1),
+            ran,
+            left: props.replies.max(1),
+            frames: BytesMut::new(),
         };
-        match verdict {
-            Verdict::Ok { server_version } => {
-                if let State::Handshaking { remaining, version, .. } = &mut self.state {
-                    *remaining -= 1;
-                    if server_version.is_some() {
-                        *version = server_version;
-                    }
-                    if *remaining == 0 {
-                        self.become_ready(now);
-                    }
-                }
-                true
-            }
-            Verdict::Transient(e) => {
-                self.events.push_back(Event::Disconnect);
-                self.attempt_failed(e, now);
-                false
-            }
-            Verdict::Permanent(e) => {
-                self.events.push_back(Event::Disconnect);
-                self.fail_for_good(e);
-                false
-            }
-        }
+        self.waiting.push(req.deadline, Waiting { slot, end, runs_at, deadline: req.deadline });
     }
 
     fn become_ready(&mut self, now: u64) {
@@ -701,55 +453,6 @@ impl<R> Session<R> {
         self.state = State::Connecting { deadline: now + self.cfg.connect_timeout };
         self.events.push_back(Event::Connect);
     }
-
-    /// True when a written request waits for its reply and silence is not expected.
-    fn awaiting_reply(&self) -> bool {
-        match self.waiting.front() {
-            Some(w) => {
-                w.end <= self.out.written()
-                    && !matches!(w.slot, Slot::Request { blocking: true, .. })
-            }
-            None => false,
-        }
-    }
-
-    /// Why the connection counts as stalled, and whether it was the write side.
-    fn stalled(&self, now: u64) -> Option<(String, bool)> {
-        if let Some(t) = self.cfg.read_timeout {
-            if self.awaiting_reply() && now >= self.last_input + t {
-                return Some((
-                    format!("no reply for read_timeout ({t} ms); the connection was reset"),
-                    false,
-                ));
-            }
-        }
-        if let Some(t) = self.cfg.write_timeout {
-            if !self.out.is_empty() && now >= self.last_output + t {
-                let reason = format!(
-                    "writing made no progress for write_timeout ({t} ms); the connection was reset"
-                );
-                return Some((reason, true));
-            }
-        }
-        None
-    }
-}
-
-/// The commonest short replies, as static `Bytes`: handing one to a caller takes no
-/// reference to the read buffer, whose shared count the caller's thread would otherwise
-/// have to decrement (a cache line passed between the two threads for every reply).
-fn common_frame(frame: &[u8]) -> Option<Bytes> {
-    let common: &'static [u8] = match frame {
-        b"+OK\r\n" => b"+OK\r\n",
-        b":0\r\n" => b":0\r\n",
-        b":1\r\n" => b":1\r\n",
-        b"$-1\r\n" => b"$-1\r\n",
-        b"_\r\n" => b"_\r\n",
-        b"+PONG\r\n" => b"+PONG\r\n",
-        b"+QUEUED\r\n" => b"+QUEUED\r\n",
-        _ => return None,
-    };
-    Some(Bytes::from_static(common))
 }
 
 fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {

@@ -1,0 +1,114 @@
+//! The connection's mode. A shared connection multiplexes many callers, so it never carries
+//! state between commands (the client refuses the commands that would create some). An
+//! exclusive connection has one owner at a time and carries the owner's state: inside MULTI,
+//! keys WATCHed, a changed setup (SELECT, CLIENT SETNAME), replies outstanding. The session
+//! tracks that state so that (1) a connection lost while it matters fails the transaction
+//! instead of running the rest of it without its MULTI or WATCH on a new connection, and
+//! (2) its owner can tell whether the connection may serve someone else ([`Session::is_dirty`]).
+//! A subscriber mode comes with pub/sub.
+
+use super::request::{Effect, Parked, Slot};
+use super::{Event, Session};
+use crate::error::Error;
+use crate::proto::outbuf::Encoded;
+
+/// Who a connection serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Many callers, multiplexed; no state between commands.
+    Shared,
+    /// One owner at a time, whose transaction state the session tracks.
+    Exclusive,
+}
+
+/// The transaction state of an exclusive connection.
+#[derive(Debug, Default)]
+pub(super) struct TxState {
+    /// MULTI was written, and no EXEC or DISCARD since.
+    multi: bool,
+    /// WATCH was written, and no EXEC, DISCARD or UNWATCH since.
+    watch: bool,
+    /// The connection was lost while `multi` or `watch`: every request fails with this until
+    /// one that ends the transaction (EXEC, DISCARD, UNWATCH), which fails with it too.
+    broken: Option<String>,
+    /// A SELECT or CLIENT SETNAME changed what every reconnect sets up.
+    setup_changed: bool,
+}
+
+impl<R> Session<R> {
+    /// True when the connection holds its owner's state: a request unanswered or waiting, a
+    /// transaction open or keys watched (or lost while so), its setup changed. A dirty
+    /// exclusive connection is closed when its owner lets go, never handed to someone else.
+    pub(crate) fn is_dirty(&self) -> bool {
+        let t = &self.tx;
+        t.multi
+            || t.watch
+            || t.broken.is_some()
+            || t.setup_changed
+            || !self.queue.is_empty()
+            || !self.delayed.is_empty()
+            || self.waiting.iter().any(|w| !matches!(w.slot, Slot::Handshake(_)))
+    }
+
+    /// On an exclusive connection whose transaction was lost: fails the request (true) until
+    /// one ends the transaction, which also clears the state.
+    pub(super) fn refused_after_tx_loss(&mut self, p: Parked<R>) -> Result<(), Parked<R>> {
+        let Some(why) = &self.tx.broken else { return Err(p) };
+        let e = Error::Connection { message: why.clone(), maybe_executed: false, source: None };
+        if matches!(p.req.props.effect, Effect::Exec | Effect::Discard | Effect::Unwatch) {
+            self.tx.broken = None;
+        }
+        self.events.push_back(Event::Reply(p.req.reply, Err(e)));
+        Ok(())
+    }
+
+    /// A request goes on the wire: what it does to the transaction state (conservatively, at
+    /// write: a MULTI whose reply is still coming already makes the connection dirty).
+    pub(super) fn track_write(&mut self, effect: Effect) {
+        if self.cfg.mode != Mode::Exclusive {
+            return;
+        }
+        let t = &mut self.tx;
+        match effect {
+            Effect::Multi => t.multi = true,
+            Effect::Exec | Effect::Discard => {
+                t.multi = false;
+                t.watch = false;
+            }
+            Effect::Watch => t.watch = true,
+            Effect::Unwatch => t.watch = false,
+            Effect::None | Effect::Setup(_) => {}
+        }
+    }
+
+    /// A request succeeded: a SELECT or CLIENT SETNAME becomes a setup step, replayed on
+    /// every reconnect (it replaces the handshake's own).
+    pub(super) fn answered(&mut self, effect: Effect, bytes: Option<Encoded>) {
+        let (Effect::Setup(step), Some(bytes), Mode::Exclusive) = (effect, bytes, self.cfg.mode)
+        else {
+            return;
+        };
+        self.cfg.handshake.set(step, bytes.concat());
+        self.tx.setup_changed = true;
+    }
+
+    /// When the connection is lost now: the error for what was in flight if the transaction
+    /// state dies with it (exclusive, inside MULTI or watching), which from then on fails
+    /// every request until the transaction is ended.
+    pub(super) fn take_tx_loss(&mut self) -> Option<String> {
+        let t = &mut self.tx;
+        if !(t.multi || t.watch) {
+            return None;
+        }
+        let what = if t.multi { "inside MULTI" } else { "with keys WATCHed" };
+        let why = format!(
+            "the connection was lost {what}: the server forgot the transaction, so it fails \
+             rather than run without its MULTI/WATCH on a new connection; run it again from the \
+             start (the commands up to EXEC, DISCARD or UNWATCH fail with this error)"
+        );
+        t.multi = false;
+        t.watch = false;
+        t.broken = Some(why.clone());
+        Some(why)
+    }
+}
