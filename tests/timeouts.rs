@@ -1,5 +1,6 @@
-//! Deadlines: request timeouts reset the connection, blocking commands get their server
-//! timeout plus a buffer, connects give up after `connect_timeout`.
+//! Deadlines: request timeouts reset the connection (or, with `OnTimeout::Abandon`, fail the
+//! late request alone), blocking commands get their server timeout plus a buffer, connects give
+//! up after `connect_timeout`.
 
 // The API documents slices passed by reference (`&["a", "b"]`); the tests keep that form.
 #![allow(clippy::needless_borrows_for_generic_args)]
@@ -8,7 +9,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use redpoll::{Client, Error};
+use redpoll::{Client, Error, OnTimeout};
 use support::{Listener, RedisServer};
 
 #[test]
@@ -154,4 +155,56 @@ fn write_timeout_resets_a_connection_whose_writes_make_no_progress() {
     assert!(err.is_timeout(), "{err:?}");
     assert!(err.to_string().contains("write_timeout"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[test]
+fn an_abandoned_request_fails_alone_and_the_connection_keeps_serving() {
+    let server = RedisServer::new();
+    let client = Client::builder().url(&server.url()).build().unwrap();
+    client.set("k", "v").wait().unwrap();
+    let before = client.client_id().wait().unwrap();
+
+    let slow = client
+        .cmd("DEBUG")
+        .arg("SLEEP")
+        .arg("0.5")
+        .timeout(Duration::from_millis(100))
+        .on_timeout(OnTimeout::Abandon)
+        .send();
+    let behind: Vec<_> =
+        (0..8).map(|_| client.get("k").decode::<Option<String>>().send()).collect();
+    let err = slow.wait().unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.maybe_executed(), "DEBUG SLEEP was written and still runs: {err:?}");
+    // The requests behind it get their own replies (the late +OK was dropped, not handed on).
+    for get in behind {
+        assert_eq!(get.wait().unwrap().as_deref(), Some("v"));
+    }
+    assert_eq!(client.client_id().wait().unwrap(), before, "the connection was not reset");
+}
+
+#[test]
+fn abandon_as_the_client_rule_still_resets_a_stalled_connection() {
+    let server = RedisServer::new();
+    let client = Client::builder()
+        .url(&server.url())
+        .request_timeout(Duration::from_millis(100))
+        .read_timeout(Duration::from_millis(400))
+        .on_timeout(OnTimeout::Abandon)
+        .build()
+        .unwrap();
+    let before = client.client_id().wait().unwrap();
+    let slept = Instant::now();
+    let err = client.cmd("DEBUG").arg("SLEEP").arg("1").wait().unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    // The connection then says nothing for read_timeout while the abandoned reply is owed:
+    // a GET behind it fails with the reset instead of waiting out the whole sleep.
+    let started = Instant::now();
+    let err = client.get("k").timeout(Duration::from_secs(5)).wait().unwrap_err();
+    assert!(err.to_string().contains("read_timeout"), "{err}");
+    assert!(started.elapsed() < Duration::from_millis(900), "{:?}", started.elapsed());
+    // DEBUG SLEEP stalls the whole server; once it is over the new connection serves.
+    std::thread::sleep(Duration::from_millis(1100).saturating_sub(slept.elapsed()));
+    let after = client.client_id().timeout(Duration::from_secs(5)).wait().unwrap();
+    assert_ne!(after, before, "a new connection serves after the reset");
 }
