@@ -22,6 +22,8 @@ use crate::resp::{Decoder, Limits};
 
 mod input;
 mod mode;
+#[cfg(test)]
+mod mode_tests;
 mod recovery;
 mod request;
 #[cfg(test)]

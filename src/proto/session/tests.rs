@@ -7,7 +7,7 @@ use crate::proto::backoff::Backoff;
 use crate::proto::handshake::Handshake;
 use crate::resp::Limits;
 
-fn cfg(reconnect: bool) -> SessionConfig {
+pub(super) fn cfg(reconnect: bool) -> SessionConfig {
     SessionConfig {
         handshake: Handshake::default(),
         connect_timeout: 1_000,
@@ -22,11 +22,11 @@ fn cfg(reconnect: bool) -> SessionConfig {
     }
 }
 
-fn req(id: u32, bytes: &'static [u8], deadline: Option<u64>) -> Request<u32> {
+pub(super) fn req(id: u32, bytes: &'static [u8], deadline: Option<u64>) -> Request<u32> {
     Request::new(Bytes::from_static(bytes), id, deadline)
 }
 
-fn drain(s: &mut Session<u32>) -> Vec<(u32, Result<Bytes, crate::Error>)> {
+pub(super) fn drain(s: &mut Session<u32>) -> Vec<(u32, Result<Bytes, crate::Error>)> {
     let mut out = Vec::new();
     while let Some(ev) = s.poll_event() {
         if let Event::Reply(id, r) = ev {
@@ -36,7 +36,7 @@ fn drain(s: &mut Session<u32>) -> Vec<(u32, Result<Bytes, crate::Error>)> {
     out
 }
 
-fn ready(reconnect: bool) -> Session<u32> {
+pub(super) fn ready(reconnect: bool) -> Session<u32> {
     let mut s = Session::new(cfg(reconnect));
     s.start(0);
     s.handle_connected(0);
