@@ -4,7 +4,7 @@
 
 use bytes::{Buf as _, Bytes, BytesMut};
 
-use super::request::{common_frame, retry_delay, retry_later, Parked, Slot};
+use super::request::{common_frame, retry_delay, retry_later, Effect, Parked, Slot};
 use super::{Event, Request, Session, State};
 use crate::config::DisconnectReason;
 use crate::error::Error;
@@ -127,8 +127,30 @@ impl<R> Session<R> {
                     // place (never resent alone: that would split the group).
                     let mut frames = frames;
                     frames.extend_from_slice(&frame);
+                    if props.atomic && leaves_multi_open(&frame) {
+                        let behind = self.out.written() > w.end;
+                        let exec = frame.clone();
+                        return self.reset_after_refused_exec(
+                            reply,
+                            frames.freeze(),
+                            &exec,
+                            behind,
+                            now,
+                        );
+                    }
                     self.events.push_back(Event::Reply(reply, Ok(frames.freeze())));
                     return true;
+                }
+                if props.effect == Effect::Exec && leaves_multi_open(&frame) {
+                    // Not resent after BUSY & co: the refusal left the MULTI open.
+                    let behind = self.out.written() > w.end;
+                    return self.reset_after_refused_exec(
+                        reply,
+                        frame.clone(),
+                        &frame,
+                        behind,
+                        now,
+                    );
                 }
                 // Only an error reply can ask for a resend: other replies skip the checks.
                 let due = now + retry_delay(attempts);
@@ -154,6 +176,51 @@ impl<R> Session<R> {
             Slot::Abandoned { .. } => true,
             Slot::Handshake(step) => self.handshake_reply(step, &frame, now),
         }
+    }
+
+    /// An EXEC refused before it ran (`-BUSY`, `-NOPERM`, …) leaves its MULTI open on the
+    /// server, which queues every later command instead of running it: the connection is
+    /// reset, so that nothing more joins the transaction, and the server drops it. When
+    /// nothing was written behind the EXEC, the transaction surely did not run: its caller
+    /// gets the replies as they came, the refusal in EXEC's place. Otherwise a command
+    /// behind it may have been another EXEC, which would have run the whole queue: the
+    /// transaction fails with `maybe_executed`, as do the commands behind it.
+    fn reset_after_refused_exec(
+        &mut self,
+        reply: R,
+        frames: Bytes,
+        exec: &[u8],
+        behind: bool,
+        now: u64,
+    ) -> bool {
+        let line = String::from_utf8_lossy(exec.strip_prefix(b"-").unwrap_or(exec));
+        let line = line.trim_end();
+        if behind {
+            let e = Error::Connection {
+                message: format!(
+                    "EXEC was refused ({line}) with commands already written behind it, which the \
+                     server's still open transaction took in (another EXEC among them would have \
+                     run it); the connection was reset"
+                ),
+                maybe_executed: true,
+                source: None,
+            };
+            self.events.push_back(Event::Reply(reply, Err(e)));
+        } else {
+            self.events.push_back(Event::Reply(reply, Ok(frames)));
+        }
+        let e = Error::Connection {
+            message: format!(
+                "the connection was reset: an EXEC before this command was refused ({line}) and \
+                 the server kept its transaction open, which queued this command instead of \
+                 running it (unless another EXEC ran the queue)"
+            ),
+            maybe_executed: false,
+            source: None,
+        };
+        self.lose_connection(&e, None, now, DisconnectReason::ConnectionLost);
+        self.events.push_back(Event::Disconnect);
+        false
     }
 
     /// Holds a request back to send again at `due`, in order of due time.
@@ -192,4 +259,12 @@ impl<R> Session<R> {
             }
         }
     }
+}
+
+/// True for an EXEC reply that is a refusal of the EXEC itself, after which the server is
+/// still inside MULTI: any error but the two that end or never had a transaction.
+fn leaves_multi_open(frame: &[u8]) -> bool {
+    frame.first() == Some(&b'-')
+        && !frame.starts_with(b"-EXECABORT")
+        && !frame.starts_with(b"-ERR EXEC without MULTI")
 }

@@ -334,3 +334,58 @@ fn a_failed_select_does_not_become_a_setup_step() {
     let (_, setup) = reconnect(&mut s, 3);
     assert!(setup.is_empty(), "no step was added: {:?}", String::from_utf8_lossy(&setup));
 }
+
+const BUSY: &[u8] = b"-BUSY Redis is busy running a script.\r\n";
+
+#[test]
+fn a_refused_exec_resets_the_connection_its_multi_stayed_open_on() {
+    let mut s = ready(true);
+    s.submit(group(1, &[MULTI, SET, EXEC], true), 0);
+    s.handle_written(MULTI.len() + SET.len() + EXEC.len(), 1);
+    let reply = [&b"+OK\r\n+QUEUED\r\n"[..], BUSY].concat();
+    input(&mut s, &reply, 2);
+    let mut disconnected = false;
+    let mut answered = Vec::new();
+    while let Some(ev) = s.poll_event() {
+        match ev {
+            Event::Reply(id, r) => answered.push((id, r)),
+            Event::Disconnect => disconnected = true,
+            _ => {}
+        }
+    }
+    assert!(disconnected, "the server still has the MULTI open");
+    assert_eq!(answered.len(), 1);
+    assert_eq!(answered[0].1.as_deref().unwrap(), &reply[..], "nothing behind: it did not run");
+}
+
+#[test]
+fn a_refused_exec_with_commands_behind_it_may_have_run() {
+    let mut s = ready(true);
+    s.submit(group(1, &[MULTI, SET, EXEC], true), 0);
+    s.submit(req(2, GET, None), 0);
+    s.handle_written(MULTI.len() + SET.len() + EXEC.len() + GET.len(), 1);
+    input(&mut s, &[&b"+OK\r\n+QUEUED\r\n"[..], BUSY, b"+QUEUED\r\n"].concat(), 2);
+    let answered = drain(&mut s);
+    assert_eq!(answered.len(), 2);
+    for (_, r) in &answered {
+        let err = r.as_ref().unwrap_err();
+        assert!(err.maybe_executed(), "{err:?}");
+    }
+}
+
+#[test]
+fn an_exclusive_exec_refused_is_delivered_not_retried_and_resets() {
+    let mut s = exclusive();
+    s.submit(with(req(1, MULTI, None), |p| p.effect = Effect::Multi), 0);
+    s.submit(req(2, SET, None), 0);
+    s.submit(with(req(3, EXEC, None), |p| p.effect = Effect::Exec), 0);
+    s.handle_written(MULTI.len() + SET.len() + EXEC.len(), 1);
+    input(&mut s, &[&b"+OK\r\n+QUEUED\r\n"[..], BUSY].concat(), 2);
+    let answered = drain(&mut s);
+    assert_eq!(answered.len(), 3);
+    assert_eq!(answered[2].1.as_deref().unwrap(), BUSY);
+    assert!(!s.is_dirty(), "the reset dropped the server's transaction");
+    let (now, _) = reconnect(&mut s, 2);
+    s.submit(req(4, GET, None), now);
+    assert_eq!(out_bytes(&s), GET, "served on the new connection");
+}
