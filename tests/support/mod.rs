@@ -12,6 +12,8 @@
 //! - [`FaultProxy`]: a loopback proxy in front of a real server that injects network
 //!   faults at run time: latency, cuts (all, or after n bytes either way), resets, stalls
 //!   (blackhole), refused connects, one byte at a time.
+//! - [`Ticker`] / [`TickReport`]: the non-blocking proof: a PING every 10 ms on a
+//!   connection of its own, asserted to reach 80% of its ticks, its longest gap reported.
 //! - [`TempDir`]: `temp_dir()/redpoll-test-<pid>-<n>`, removed on drop.
 //!
 //! Each test binary uses a subset, hence the module-wide `dead_code` and `unused_imports`
@@ -25,6 +27,7 @@ mod proxy;
 mod redis_server;
 mod resp;
 mod tempdir;
+mod ticker;
 
 #[cfg(feature = "tls")]
 pub use certs::Certs;
@@ -41,3 +44,4 @@ pub use redis_server::{
 };
 pub use resp::{encode_command, parse_all, parse_one, RawConn, RawReply, RAW_READ_TIMEOUT};
 pub use tempdir::TempDir;
+pub use ticker::{TickReport, Ticker, MIN_TICKS_PERCENT, TICK, TICKER_LIMIT};

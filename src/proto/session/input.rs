@@ -74,7 +74,7 @@ impl<R> Session<R> {
     fn front_is_group(&self) -> bool {
         matches!(
             self.waiting.front(),
-            Some(w) if matches!(w.slot, Slot::Request { left: 2.., .. } | Slot::Abandoned { left: 2.. })
+            Some(w) if matches!(w.slot, Slot::Request { left: 2.., .. } | Slot::Abandoned { left: 2.., .. })
         )
     }
 
@@ -87,7 +87,7 @@ impl<R> Session<R> {
                 *left -= 1;
                 frames.unsplit(part);
             }
-            Slot::Abandoned { left } => *left -= 1,
+            Slot::Abandoned { left, .. } => *left -= 1,
             Slot::Handshake(_) => {}
         }
         true
@@ -111,6 +111,7 @@ impl<R> Session<R> {
         }
         match w.slot {
             Slot::Request { reply, props, attempts, ran, left: _, frames } => {
+                self.tx_answered(props.effect);
                 // A reply that comes once the deadline has passed is a timeout, as it would
                 // have been had the timer fired first: the driver's timer may fire late, or
                 // after the read in the same turn.
@@ -120,6 +121,17 @@ impl<R> Session<R> {
                         maybe_executed: true,
                     };
                     self.events.push_back(Event::Reply(reply, Err(e)));
+                    let ends_in_exec = props.atomic || props.effect == Effect::Exec;
+                    if ends_in_exec && leaves_multi_open(&frame) {
+                        let behind = self.out.written() > w.end;
+                        return self.reset_after_refused_exec(
+                            None,
+                            frame.clone(),
+                            &frame,
+                            behind,
+                            now,
+                        );
+                    }
                     return true;
                 }
                 if props.replies > 1 {
@@ -131,7 +143,7 @@ impl<R> Session<R> {
                         let behind = self.out.written() > w.end;
                         let exec = frame.clone();
                         return self.reset_after_refused_exec(
-                            reply,
+                            Some(reply),
                             frames.freeze(),
                             &exec,
                             behind,
@@ -145,7 +157,7 @@ impl<R> Session<R> {
                     // Not resent after BUSY & co: the refusal left the MULTI open.
                     let behind = self.out.written() > w.end;
                     return self.reset_after_refused_exec(
-                        reply,
+                        Some(reply),
                         frame.clone(),
                         &frame,
                         behind,
@@ -173,7 +185,14 @@ impl<R> Session<R> {
                 }
                 true
             }
-            Slot::Abandoned { .. } => true,
+            Slot::Abandoned { effect, ends_in_exec, .. } => {
+                self.tx_answered(effect);
+                if ends_in_exec && leaves_multi_open(&frame) {
+                    let behind = self.out.written() > w.end;
+                    return self.reset_after_refused_exec(None, frame.clone(), &frame, behind, now);
+                }
+                true
+            }
             Slot::Handshake(step) => self.handshake_reply(step, &frame, now),
         }
     }
@@ -187,7 +206,7 @@ impl<R> Session<R> {
     /// transaction fails with `maybe_executed`, as do the commands behind it.
     fn reset_after_refused_exec(
         &mut self,
-        reply: R,
+        reply: Option<R>,
         frames: Bytes,
         exec: &[u8],
         behind: bool,
@@ -195,19 +214,22 @@ impl<R> Session<R> {
     ) -> bool {
         let line = String::from_utf8_lossy(exec.strip_prefix(b"-").unwrap_or(exec));
         let line = line.trim_end();
-        if behind {
-            let e = Error::Connection {
-                message: format!(
-                    "EXEC was refused ({line}) with commands already written behind it, which the \
-                     server's still open transaction took in (another EXEC among them would have \
-                     run it); the connection was reset"
-                ),
-                maybe_executed: true,
-                source: None,
-            };
-            self.events.push_back(Event::Reply(reply, Err(e)));
-        } else {
-            self.events.push_back(Event::Reply(reply, Ok(frames)));
+        match reply {
+            // Abandoned: its caller was answered already.
+            None => {}
+            Some(reply) if behind => {
+                let e = Error::Connection {
+                    message: format!(
+                        "EXEC was refused ({line}) with commands already written behind it, \
+                         which the server's still open transaction took in (another EXEC among \
+                         them would have run it); the connection was reset"
+                    ),
+                    maybe_executed: true,
+                    source: None,
+                };
+                self.events.push_back(Event::Reply(reply, Err(e)));
+            }
+            Some(reply) => self.events.push_back(Event::Reply(reply, Ok(frames))),
         }
         let e = Error::Connection {
             message: format!(

@@ -28,6 +28,9 @@ pub(super) struct TxState {
     multi: bool,
     /// WATCH was written, and no EXEC, DISCARD or UNWATCH since.
     watch: bool,
+    /// EXEC, DISCARD and UNWATCH written and not answered yet: until their replies come, the
+    /// transaction they end may still be lost with the connection.
+    ends_unanswered: u32,
     /// The connection was lost while `multi` or `watch`: every request fails with this until
     /// one that ends the transaction (EXEC, DISCARD, UNWATCH), which fails with it too.
     broken: Option<String>,
@@ -43,6 +46,7 @@ impl<R> Session<R> {
         let t = &self.tx;
         t.multi
             || t.watch
+            || t.ends_unanswered > 0
             || t.broken.is_some()
             || t.setup_changed
             || !self.queue.is_empty()
@@ -62,8 +66,11 @@ impl<R> Session<R> {
         Ok(())
     }
 
-    /// A request goes on the wire: what it does to the transaction state (conservatively, at
-    /// write: a MULTI whose reply is still coming already makes the connection dirty).
+    /// A request goes on the wire: what it does to the transaction state. Conservatively, a
+    /// transaction starts at its MULTI's (or WATCH's) write and is over only once what ends
+    /// it was answered ([`tx_answered`](Session::tx_answered)): an EXEC written (or waiting
+    /// to be) but unanswered when the connection goes is part of the lost transaction, never
+    /// resent on a new connection where its MULTI never ran.
     pub(super) fn track_write(&mut self, effect: Effect) {
         if self.cfg.mode != Mode::Exclusive {
             return;
@@ -71,13 +78,27 @@ impl<R> Session<R> {
         let t = &mut self.tx;
         match effect {
             Effect::Multi => t.multi = true,
+            Effect::Watch => t.watch = true,
             Effect::Exec | Effect::Discard => {
                 t.multi = false;
                 t.watch = false;
+                t.ends_unanswered += 1;
             }
-            Effect::Watch => t.watch = true,
-            Effect::Unwatch => t.watch = false,
+            Effect::Unwatch => {
+                t.watch = false;
+                t.ends_unanswered += 1;
+            }
             Effect::None | Effect::Setup(_) => {}
+        }
+    }
+
+    /// A reply came for a request with `effect` (whatever it says: EXECABORT ends the
+    /// transaction too, and a refused EXEC resets the connection).
+    pub(super) fn tx_answered(&mut self, effect: Effect) {
+        if self.cfg.mode == Mode::Exclusive
+            && matches!(effect, Effect::Exec | Effect::Discard | Effect::Unwatch)
+        {
+            self.tx.ends_unanswered = self.tx.ends_unanswered.saturating_sub(1);
         }
     }
 
@@ -97,10 +118,16 @@ impl<R> Session<R> {
     /// every request until the transaction is ended.
     pub(super) fn take_tx_loss(&mut self) -> Option<String> {
         let t = &mut self.tx;
-        if !(t.multi || t.watch) {
+        if !(t.multi || t.watch || t.ends_unanswered > 0) {
             return None;
         }
-        let what = if t.multi { "inside MULTI" } else { "with keys WATCHed" };
+        let what = if t.multi {
+            "inside MULTI"
+        } else if t.watch {
+            "with keys WATCHed"
+        } else {
+            "before its EXEC was answered"
+        };
         let why = format!(
             "the connection was lost {what}: the server forgot the transaction, so it fails \
              rather than run without its MULTI/WATCH on a new connection; run it again from the \
@@ -108,6 +135,7 @@ impl<R> Session<R> {
         );
         t.multi = false;
         t.watch = false;
+        t.ends_unanswered = 0;
         t.broken = Some(why.clone());
         Some(why)
     }

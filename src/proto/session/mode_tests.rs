@@ -389,3 +389,43 @@ fn an_exclusive_exec_refused_is_delivered_not_retried_and_resets() {
     s.submit(req(4, GET, None), now);
     assert_eq!(out_bytes(&s), GET, "served on the new connection");
 }
+
+#[test]
+fn an_abandoned_transaction_whose_exec_is_refused_still_resets() {
+    let mut s = ready(true);
+    let tx = with(group(1, &[MULTI, SET, EXEC], true), |p| p.on_timeout = OnTimeout::Abandon);
+    s.submit(Request { deadline: Some(10), ..tx }, 0);
+    s.handle_written(MULTI.len() + SET.len() + EXEC.len(), 1);
+    s.handle_timeout(10);
+    assert_eq!(drain(&mut s).len(), 1, "abandoned");
+    input(&mut s, &[&b"+OK\r\n+QUEUED\r\n"[..], BUSY].concat(), 20);
+    let mut disconnected = false;
+    while let Some(ev) = s.poll_event() {
+        disconnected |= matches!(ev, Event::Disconnect);
+    }
+    assert!(disconnected, "the server still has the MULTI open");
+}
+
+#[test]
+fn a_late_exec_reply_does_not_end_the_transaction_opened_after_it() {
+    let mut s = exclusive();
+    s.submit(with(req(1, MULTI, None), |p| p.effect = Effect::Multi), 0);
+    s.submit(
+        with(req(2, EXEC, Some(10)), |p| {
+            p.effect = Effect::Exec;
+            p.on_timeout = OnTimeout::Abandon;
+        }),
+        0,
+    );
+    s.handle_written(MULTI.len() + EXEC.len(), 1);
+    s.handle_timeout(10);
+    s.submit(with(req(3, MULTI, None), |p| p.effect = Effect::Multi), 11);
+    s.handle_written(MULTI.len(), 11);
+    input(&mut s, b"+OK\r\n*0\r\n+OK\r\n", 12);
+    drain(&mut s);
+    s.submit(req(4, SET, None), 13);
+    s.handle_closed(crate::Error::connection("reset"), false, 14);
+    let answered = drain(&mut s);
+    assert_eq!(answered.len(), 1);
+    assert!(answered[0].1.as_ref().unwrap_err().to_string().contains("inside MULTI"));
+}

@@ -132,6 +132,11 @@ pub(super) enum Slot<R> {
     /// the `left` replies still to come are read and dropped, keeping the FIFO in step.
     Abandoned {
         left: u32,
+        /// What its reply does to an exclusive connection's state, when it comes.
+        effect: Effect,
+        /// It ends with an EXEC (a transaction group, or EXEC itself): a refusal of that
+        /// EXEC still resets the connection.
+        ends_in_exec: bool,
     },
     Handshake(Step),
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::server::Server;
+use super::server::{Server, Tag};
 use crate::error::Error;
 
 /// What a request asks of the server (the generator's view, for the INCR check and traces).
@@ -30,6 +30,8 @@ pub(super) enum Kind {
     Multi,
     Exec,
     Discard,
+    Watch,
+    Unwatch,
 }
 
 impl Kind {
@@ -48,6 +50,8 @@ impl Kind {
             Kind::Multi => "MULTI",
             Kind::Exec => "EXEC",
             Kind::Discard => "DISCARD",
+            Kind::Watch => "WATCH",
+            Kind::Unwatch => "UNWATCH",
         }
     }
 }
@@ -76,8 +80,14 @@ pub(super) struct Entry {
     pub(super) kind: Kind,
     pub(super) bytes: Bytes,
     pub(super) deadline: Option<u64>,
-    /// Submitted as part of a MULTI … EXEC batch.
-    pub(super) in_tx: bool,
+    /// A part of a group (pipeline or MULTI … EXEC), answered with the others as one unit.
+    pub(super) group: Option<GroupPos>,
+    /// May be answered `+QUEUED`: a command inside a MULTI (of its group, or of its chain).
+    pub(super) may_queue: bool,
+    /// Submitted with `Resend::Never`.
+    pub(super) never: bool,
+    /// The link the first byte of it went out on (a `Never` request goes on no other).
+    pub(super) first_link: Option<u64>,
     /// Submitted as idempotent.
     pub(super) idempotent: bool,
     /// Submitted with `submit_at` (sent later than requests submitted after it).
@@ -91,6 +101,35 @@ pub(super) struct Entry {
     pub(super) outcome: Option<(u64, Outcome)>,
 }
 
+/// Where a request sits in its group.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct GroupPos {
+    pub(super) first: u64,
+    pub(super) len: u64,
+    pub(super) atomic: bool,
+}
+
+impl GroupPos {
+    /// The part from whose whole write on the group may have run: a pipeline's first
+    /// command, a transaction's EXEC.
+    fn runs_from(self) -> u64 {
+        if self.atomic {
+            self.first + self.len - 1
+        } else {
+            self.first
+        }
+    }
+}
+
+/// What one transaction (an atomic group, or a chain on an exclusive connection) must be
+/// when its EXEC (or DISCARD) succeeds.
+#[derive(Debug, Clone)]
+pub(super) struct TxExpect {
+    pub(super) multi: u64,
+    pub(super) queued: Vec<u64>,
+    pub(super) watch: Option<u64>,
+}
+
 /// Counters for the report.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Tally {
@@ -100,9 +139,11 @@ pub(super) struct Tally {
     pub(super) not_executed: u64,
     pub(super) rejected_queue_full: u64,
     pub(super) executed_after_error: u64,
-    /// Requests outside any transaction that got `+QUEUED`: another caller's MULTI was left
-    /// open on the connection (its EXEC failed alone, or went to another connection).
-    pub(super) swallowed_by_multi: u64,
+    /// Groups answered whole, and transactions among them whose EXEC ran.
+    pub(super) groups_ok: u64,
+    pub(super) transactions_run: u64,
+    /// Transactions whose EXEC was refused (`-BUSY`) and delivered as answered.
+    pub(super) exec_refused: u64,
     /// Whole writes after a refusal (`-LOADING`/`-BUSY`).
     pub(super) resent_after_refusal: u64,
     /// Whole writes of an idempotent request after a lost connection.
@@ -117,9 +158,12 @@ pub(super) struct Tally {
     pub(super) stuck_writes: u64,
     /// Requests held back (`submit_at`, refused) that timed out before being sent again.
     pub(super) expired_held_back: u64,
-    /// Commands of a MULTI … EXEC batch that ran outside it (resent after a refusal, or
-    /// after the MULTI was refused): see the design note in `mod.rs`.
-    pub(super) tx_part_outside: u64,
+    /// Requests failed by a transaction lost with its connection (exclusive mode).
+    pub(super) tx_lost: u64,
+    /// Requests failed by `OnTimeout::Abandon`, the connection kept.
+    pub(super) abandoned: u64,
+    /// Requests with `Resend::Never` failed although never written whole.
+    pub(super) never_failed_unwritten: u64,
 }
 
 impl Tally {
@@ -130,7 +174,9 @@ impl Tally {
         self.not_executed += o.not_executed;
         self.rejected_queue_full += o.rejected_queue_full;
         self.executed_after_error += o.executed_after_error;
-        self.swallowed_by_multi += o.swallowed_by_multi;
+        self.groups_ok += o.groups_ok;
+        self.transactions_run += o.transactions_run;
+        self.exec_refused += o.exec_refused;
         self.resent_after_refusal += o.resent_after_refusal;
         self.blind_resends += o.blind_resends;
         self.executed_twice += o.executed_twice;
@@ -138,7 +184,9 @@ impl Tally {
         self.ok_after_resend += o.ok_after_resend;
         self.stuck_writes += o.stuck_writes;
         self.expired_held_back += o.expired_held_back;
-        self.tx_part_outside += o.tx_part_outside;
+        self.tx_lost += o.tx_lost;
+        self.abandoned += o.abandoned;
+        self.never_failed_unwritten += o.never_failed_unwritten;
     }
 }
 
@@ -157,6 +205,8 @@ pub(super) struct Ledger {
     last_plain_ok: Option<u64>,
     pending: usize,
     pending_bytes: usize,
+    /// Per EXEC (or DISCARD) request: its transaction.
+    pub(super) txs: HashMap<u64, TxExpect>,
     pub(super) tally: Tally,
 }
 
@@ -199,9 +249,34 @@ impl Ledger {
         let e = &mut self.entries[id as usize];
         let name = e.kind.name();
         if let Some((t, o)) = &e.outcome {
-            return Err(format!(
-                "request {id} ({name}) written after it completed at {t} with {o:?}"
-            ));
+            // An abandoned request stays on its connection: written on (by the same rules),
+            // its reply dropped.
+            let abandoned =
+                matches!(o, Outcome::Err { text, .. } if text.contains("on_timeout: Abandon"));
+            if !abandoned {
+                return Err(format!(
+                    "request {id} ({name}) written after it completed at {t} with {o:?}"
+                ));
+            }
+        }
+        if e.never && !e.whole.is_empty() {
+            return Err(format!("request {id} ({name}, Resend::Never) written whole twice"));
+        }
+        if let Some(g) = e.group {
+            // A group goes again only whole, and only while nothing of it can have run.
+            let again = !e.whole.is_empty();
+            let run = &self.entries[g.runs_from() as usize].whole;
+            let fresh = if g.atomic { run.is_empty() } else { run.is_empty() || *run == [link] };
+            if again && !fresh {
+                return Err(format!(
+                    "request {id} ({name}), part of group {}, written whole again after part {} was written whole on link {:?}",
+                    g.first,
+                    g.runs_from(),
+                    run.last()
+                ));
+            }
+            self.entries[id as usize].whole.push(link);
+            return Ok(());
         }
         if e.whole.len() >= max {
             return Err(format!(
@@ -250,6 +325,14 @@ impl Ledger {
         server: &Server,
         link: Option<u64>,
     ) -> Result<(), String> {
+        if let Ok(frame) = &result {
+            self.check_exec(id, frame, server, link)?;
+        }
+        let run_whole = self
+            .entries
+            .get(id as usize)
+            .and_then(|e| e.group)
+            .map(|g| self.entries_whole(g.runs_from()));
         let max = self.max_attempts;
         let e = self
             .entries
@@ -299,7 +382,8 @@ impl Ledger {
                     }
                     self.last_plain_ok = Some(id);
                 }
-                if refusal(&frame) {
+                let delivered_as_is = e.group.is_some() || e.never || e.kind == Kind::Exec;
+                if refusal(&frame) && !delivered_as_is {
                     let n = e.whole.len();
                     let late = e.deadline.is_some_and(|d| now + retry_delay(n) >= d);
                     if n < max && !late {
@@ -315,16 +399,17 @@ impl Ledger {
                 if e.whole.len() > 1 {
                     self.tally.ok_after_resend += 1;
                 }
-                if !e.in_tx && &frame[..] == b"+QUEUED\r\n" {
-                    self.tally.swallowed_by_multi += 1;
+                let queued = &frame[..] == b"+QUEUED\r\n";
+                if queued && !e.may_queue {
+                    return Err(format!(
+                        "request {id} ({name}) got +QUEUED: another caller's MULTI was open on its connection"
+                    ));
                 }
-                let tx_cmd = matches!(e.kind, Kind::Multi | Kind::Exec | Kind::Discard);
-                if e.in_tx
-                    && !tx_cmd
-                    && &frame[..] != b"+QUEUED\r\n"
-                    && frame.first() != Some(&b'-')
-                {
-                    self.tally.tx_part_outside += 1;
+                if e.may_queue && !queued && frame.first() != Some(&b'-') {
+                    return Err(format!(
+                        "request {id} ({name}), inside a MULTI, ran outside it: {}",
+                        super::server::show(&frame)
+                    ));
                 }
                 Outcome::Ok(frame)
             }
@@ -334,7 +419,9 @@ impl Ledger {
                     return Err(format!("request {id}: {err}"));
                 }
                 let refused = exec.map_or(0, |x| x.refused) as usize;
-                if !maybe && e.whole.len() > refused {
+                // A group part counts as written once the part it may run from was.
+                let whole = run_whole.unwrap_or(e.whole.len());
+                if !maybe && whole > refused {
                     return Err(format!(
                         "request {id} ({name}) failed with {err:?}, not maybe_executed, but it was written whole {} times and refused {refused} times",
                         e.whole.len()
@@ -357,6 +444,62 @@ impl Ledger {
         self.pending -= 1;
         self.pending_bytes -= e.bytes.len();
         Ok(())
+    }
+
+    /// An EXEC answered with the results of a transaction ran the transaction of its own
+    /// caller, closing its own MULTI, on a link where its WATCH ran, and nothing else; an
+    /// EXEC never finds its MULTI missing once the MULTI succeeded (it went to a new link).
+    fn check_exec(
+        &self,
+        id: u64,
+        frame: &[u8],
+        server: &Server,
+        link: Option<u64>,
+    ) -> Result<(), String> {
+        let Some(tx) = self.txs.get(&id) else { return Ok(()) };
+        let multi_ok =
+            matches!(self.outcome(tx.multi), Some(Outcome::Ok(f)) if &f[..] == b"+OK\r\n");
+        if frame.starts_with(b"*") && !frame.starts_with(b"*-1") {
+            let runs = server.exec_runs.get(&id);
+            let run = link.and_then(|l| runs?.iter().rev().find(|r| r.link == l));
+            let Some(run) = run else {
+                return Err(format!(
+                    "EXEC {id} answered with results, but ran on no MULTI of link {link:?}"
+                ));
+            };
+            if run.multi != Tag::Req(tx.multi) {
+                return Err(format!(
+                    "EXEC {id} closed the MULTI of {:?}, not its own (request {})",
+                    run.multi, tx.multi
+                ));
+            }
+            let want: Vec<Tag> = tx.queued.iter().map(|&q| Tag::Req(q)).collect();
+            if run.ran != want {
+                return Err(format!(
+                    "EXEC {id} ran {:?}, but its transaction is {want:?}",
+                    run.ran
+                ));
+            }
+            if let Some(w) = tx.watch {
+                if !run.watch.contains(&Tag::Req(w)) {
+                    return Err(format!(
+                        "EXEC {id} ran on link {}, where its WATCH (request {w}) did not run: {:?} were in force",
+                        run.link, run.watch
+                    ));
+                }
+            }
+        }
+        if frame == b"-ERR EXEC without MULTI\r\n" && multi_ok {
+            return Err(format!(
+                "EXEC {id} went to a link where its MULTI (request {}, answered +OK) never ran",
+                tx.multi
+            ));
+        }
+        Ok(())
+    }
+
+    fn entries_whole(&self, id: u64) -> usize {
+        self.entries[id as usize].whole.len()
     }
 
     /// The outcome of request `id`, once it completed.
@@ -419,6 +562,26 @@ impl Ledger {
                 blind_incr += i64::from(e.blind);
                 if e.kind == Kind::Incr {
                     total_incr += server.counter(format!("c:{id}").as_bytes());
+                }
+            }
+        }
+        for (&exec, tx) in &self.txs {
+            // What the transaction's commands may have done, by what its caller was told.
+            let ran = match self.outcome(exec) {
+                Some(Outcome::Ok(f)) if f.starts_with(b"*") && !f.starts_with(b"*-1") => Some(1),
+                Some(Outcome::Ok(_)) | Some(Outcome::Err { maybe_executed: false, .. }) => Some(0),
+                _ => None,
+            };
+            if ran == Some(1) {
+                self.tally.transactions_run += 1;
+            }
+            for &q in &tx.queued {
+                let count = server.execs.get(&q).map_or(0, |x| x.count);
+                if ran.is_some_and(|ran| ran != count) {
+                    return Err(format!(
+                        "request {q}, in the transaction of EXEC/DISCARD {exec} answered {:?}, ran {count} times",
+                        self.outcome(exec)
+                    ));
                 }
             }
         }

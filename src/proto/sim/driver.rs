@@ -8,15 +8,18 @@ use std::collections::BTreeMap;
 
 use bytes::{Bytes, BytesMut};
 
-use super::check::{retry_delay, Entry, Kind, Ledger, Outcome, Tally};
+use std::collections::{HashMap, VecDeque};
+
+use super::check::{retry_delay, Entry, GroupPos, Kind, Ledger, Outcome, Tally, TxExpect};
 use super::net::{Action, Due, Net};
 use super::rng::Rng;
-use super::scenario::{encode, Scenario};
+use super::scenario::{encode, Batch, Scenario, Spec};
 use super::server::{show, Seg, Server, Tag};
 use super::trace::{Step, Trace};
+use crate::config::OnTimeout;
 use crate::error::Error;
 use crate::proto::outbuf::Encoded;
-use crate::proto::session::{Event, Props, Request, Resend, Session};
+use crate::proto::session::{Effect, Event, Mode, Props, Request, Resend, Session};
 
 /// The reactor's sweep period.
 const SWEEP_MS: u64 = 100;
@@ -45,6 +48,11 @@ pub(super) struct Stats {
     pub(super) delayed_submits: u64,
     /// Requests submitted in two or three chunks.
     pub(super) chunked: u64,
+    /// Groups (pipelines and transactions) submitted, and exclusive chains' steps.
+    pub(super) groups: u64,
+    pub(super) chain_steps: u64,
+    /// Seeds run with an exclusive connection.
+    pub(super) exclusive_seeds: u64,
 }
 
 impl Stats {
@@ -53,6 +61,9 @@ impl Stats {
         self.refusals += o.refusals;
         self.delayed_submits += o.delayed_submits;
         self.chunked += o.chunked;
+        self.groups += o.groups;
+        self.chain_steps += o.chain_steps;
+        self.exclusive_seeds += o.exclusive_seeds;
         self.steps += o.steps;
         self.virtual_ms += o.virtual_ms;
         self.connects += o.connects;
@@ -74,6 +85,24 @@ pub(super) enum Act {
     ServerTimer,
     Write,
     Close,
+    /// The owner of the exclusive connection submits its chain's next step.
+    Chain,
+}
+
+/// One owner's transaction on the exclusive connection, step by step.
+#[derive(Debug)]
+struct ChainRun {
+    steps: Vec<Spec>,
+    next: usize,
+    /// The step submitted and not answered yet.
+    current: Option<u64>,
+    multi: Option<u64>,
+    watch: Option<u64>,
+    queued: Vec<u64>,
+    /// A step failed: the cleanup (DISCARD or UNWATCH) was added and the chain ends after it.
+    ending: bool,
+    /// EXEC or DISCARD was submitted: the transaction is over.
+    closed: bool,
 }
 
 /// One simulated world.
@@ -115,6 +144,13 @@ pub(super) struct Sim {
     /// Decides which commands travel in chunks (as a large value does: `Encoded::Chunks`), on
     /// a stream of its own so that every other draw of a seed stays what it was.
     chunker: Rng,
+    /// First request id of each group → its parts.
+    groups: HashMap<u64, Vec<u64>>,
+    /// The exclusive connection's owner: its chains, oldest first.
+    chains: VecDeque<ChainRun>,
+    /// Requests failed by `OnTimeout::Abandon` whose replies may still come, and their bytes
+    /// (still in flight in the session: the bounds of `check` allow for them).
+    abandoned: (usize, usize),
     stats: Stats,
 }
 
@@ -122,7 +158,8 @@ impl Sim {
     pub(super) fn new(seed: u64, traced: bool) -> Sim {
         let mut rng = Rng::new(seed);
         let mut extra = Rng::new(seed ^ 0x5E5E_2D0F_0A77_E3B1);
-        let sc = Scenario::draw(&mut rng, &mut extra);
+        let mut sc = Scenario::draw(&mut rng, &mut extra);
+        sc.draw_modes(&mut Rng::new(seed ^ 0x3A11_D0C5_7E4B_9F21));
         let mut server = Server::new(sc.server.clone(), rng.fork());
         let net = Net::new(sc.net.clone(), rng.fork());
         let mut owners = BTreeMap::new();
@@ -162,6 +199,9 @@ impl Sim {
             dropped: false,
             parked: BTreeMap::new(),
             chunker: Rng::new(seed ^ 0xC4A2_71B3_9D05_E6F8),
+            groups: HashMap::new(),
+            chains: VecDeque::new(),
+            abandoned: (0, 0),
             stats: Stats::default(),
         }
     }
@@ -219,13 +259,15 @@ impl Sim {
                 self.check()?;
                 continue;
             }
-            if self.next_arrival == self.sc.arrivals.len() && self.healed_at.is_none() {
+            let all_in = self.next_arrival == self.sc.arrivals.len() && self.chains.is_empty();
+            if all_in && self.healed_at.is_none() {
                 self.net.heal();
                 self.healed_at = Some(self.now);
                 self.step(|| Step::Heal);
                 continue;
             }
-            if self.healed_at.is_some() && self.ledger.pending() == 0 && !self.net.busy() {
+            if all_in && self.healed_at.is_some() && self.ledger.pending() == 0 && !self.net.busy()
+            {
                 break;
             }
             let Some(next) = self.next_time() else {
@@ -255,6 +297,7 @@ impl Sim {
         self.stats.virtual_ms = self.now;
         self.stats.exec_without_multi = self.server.exec_without_multi;
         self.stats.refusals = self.server.refusals;
+        self.stats.exclusive_seeds = u64::from(self.sc.session.mode == Mode::Exclusive);
         Ok(self.stats.clone())
     }
 
@@ -279,6 +322,9 @@ impl Sim {
         if !self.closed && self.sc.close_at.is_some_and(|t| t <= now) {
             acts.push(Act::Close);
         }
+        if self.chains.front().is_some_and(|c| c.current.is_none()) {
+            acts.push(Act::Chain);
+        }
     }
 
     fn next_time(&self) -> Option<u64> {
@@ -300,11 +346,26 @@ impl Sim {
         let now = self.now;
         match act {
             Act::Arrival => {
-                let specs = self.sc.arrivals[self.next_arrival].specs.clone();
+                let arrival = self.sc.arrivals[self.next_arrival].clone();
                 self.next_arrival += 1;
-                let in_tx = specs.len() > 1;
-                for spec in specs {
-                    self.submit(&spec, in_tx)?;
+                match arrival.batch {
+                    Batch::Single => {
+                        for spec in &arrival.specs {
+                            self.submit(spec, Effect::None, false)?;
+                        }
+                    }
+                    Batch::Pipeline => self.submit_group(&arrival.specs, false)?,
+                    Batch::Transaction => self.submit_group(&arrival.specs, true)?,
+                    Batch::Chain => self.chains.push_back(ChainRun {
+                        steps: arrival.specs,
+                        next: 0,
+                        current: None,
+                        multi: None,
+                        watch: None,
+                        queued: Vec::new(),
+                        ending: false,
+                        closed: false,
+                    }),
                 }
             }
             Act::Timer => {
@@ -346,6 +407,7 @@ impl Sim {
                 self.route(touched);
             }
             Act::Write => self.write()?,
+            Act::Chain => self.chain_step()?,
             Act::Net(Due::ConnectDone) => match self.net.finish_connect(now, &mut self.server) {
                 Ok(conn) => {
                     self.step(|| Step::Connected { conn });
@@ -399,7 +461,8 @@ impl Sim {
                     // those requests back (unless it delivered the refusal).
                     for &(link, end, id) in &self.server.refusal_ends {
                         let fresh = link == conn && before < end && end <= after;
-                        if fresh && self.ledger.outcome(id).is_none() {
+                        let grouped = self.ledger.entries[id as usize].group.is_some();
+                        if fresh && !grouped && self.ledger.outcome(id).is_none() {
                             let attempts = self.ledger.entries[id as usize].whole.len();
                             self.parked.insert(id, now + retry_delay(attempts));
                         }
@@ -426,18 +489,24 @@ impl Sim {
         Ok(())
     }
 
-    fn submit(&mut self, spec: &super::scenario::Spec, in_tx: bool) -> Result<(), String> {
-        let now = self.now;
+    /// Registers request `id`'s bytes with the ledger, the write tracker and the server.
+    fn register(
+        &mut self,
+        spec: &Spec,
+        deadline: Option<u64>,
+        group: Option<GroupPos>,
+        may_queue: bool,
+    ) -> (u64, Bytes) {
         let id = self.ledger.entries.len() as u64;
         let bytes = encode(spec, id);
-        // As the reactor does: a delayed request's deadline counts from when it is due.
-        let due = now + spec.delay.unwrap_or(0);
-        let deadline = spec.timeout.map(|t| due + t);
         self.ledger.add(Entry {
             kind: spec.kind,
             bytes: bytes.clone(),
             deadline,
-            in_tx,
+            group,
+            may_queue,
+            never: spec.never,
+            first_link: None,
             idempotent: spec.idempotent,
             delayed: spec.delay.is_some(),
             whole: Vec::new(),
@@ -446,6 +515,27 @@ impl Sim {
         });
         self.owners.insert(bytes.as_ptr() as usize, (bytes.len(), Tag::Req(id)));
         self.server.expect(Tag::Req(id), bytes.clone(), spec.delay.is_none());
+        (id, bytes)
+    }
+
+    fn props(&self, spec: &Spec) -> Props {
+        let resend = if spec.never {
+            Resend::Never
+        } else if spec.idempotent && self.sc.retry_written {
+            Resend::IfIdempotent
+        } else {
+            Resend::IfUnwritten
+        };
+        let on_timeout = if spec.abandon { OnTimeout::Abandon } else { OnTimeout::Reset };
+        Props { blocking: spec.kind == Kind::Blpop, resend, on_timeout, ..Props::default() }
+    }
+
+    fn submit(&mut self, spec: &Spec, effect: Effect, may_queue: bool) -> Result<u64, String> {
+        let now = self.now;
+        // As the reactor does: a delayed request's deadline counts from when it is due.
+        let due = now + spec.delay.unwrap_or(0);
+        let deadline = spec.timeout.map(|t| due + t);
+        let (id, bytes) = self.register(spec, deadline, None, may_queue);
         if spec.kind == Kind::Blpop {
             if let Some(after) = spec.blpop.1 {
                 let key = Bytes::from(format!("l:{id}"));
@@ -457,14 +547,8 @@ impl Sim {
         self.step(|| Step::Submit { id, what: spec.kind.name(), idempotent, deadline, delay });
         let terminal = self.session.terminal_error().is_some();
         self.in_submit = Some((id, self.session.queued(), terminal));
-        let blocking = spec.kind == Kind::Blpop;
         let bytes = self.maybe_chunked(bytes);
-        let resend = if idempotent && self.sc.retry_written {
-            Resend::IfIdempotent
-        } else {
-            Resend::IfUnwritten
-        };
-        let props = Props { blocking, resend, ..Props::default() };
+        let props = Props { effect, ..self.props(spec) };
         let req = Request::new(bytes, id, deadline).with(props);
         if delay.is_some() {
             self.stats.delayed_submits += 1;
@@ -475,7 +559,124 @@ impl Sim {
         }
         let r = self.pump();
         self.in_submit = None;
+        r.map(|()| id)
+    }
+
+    /// A pipeline or a transaction as one group: its commands each their own allocation (so
+    /// that the server knows every command's request), one deadline and policy for all.
+    fn submit_group(&mut self, specs: &[Spec], atomic: bool) -> Result<(), String> {
+        let now = self.now;
+        let deadline = specs[0].timeout.map(|t| now + t);
+        let first = self.ledger.entries.len() as u64;
+        let pos = GroupPos { first, len: specs.len() as u64, atomic };
+        let mut parts = Vec::with_capacity(specs.len());
+        let mut chunks = Vec::with_capacity(specs.len());
+        for (i, spec) in specs.iter().enumerate() {
+            let inside = atomic && i > 0 && i + 1 < specs.len();
+            let (id, bytes) = self.register(spec, deadline, Some(pos), inside);
+            parts.push(id);
+            chunks.push(bytes);
+        }
+        if atomic {
+            let queued = parts[1..parts.len() - 1].to_vec();
+            let exec = *parts.last().expect("a transaction has parts");
+            self.ledger.txs.insert(exec, TxExpect { multi: first, queued, watch: None });
+        }
+        self.stats.groups += 1;
+        let what = if atomic { "transaction" } else { "pipeline" };
+        let idempotent = false;
+        self.step(|| Step::Submit { id: first, what, idempotent, deadline, delay: None });
+        let props = Props {
+            replies: specs.len() as u32,
+            atomic,
+            first_len: chunks[0].len() as u32,
+            // A group is never resent blind: after a loss it goes again only unwritten.
+            resend: if specs[0].never { Resend::Never } else { Resend::IfUnwritten },
+            ..self.props(&specs[0])
+        };
+        self.groups.insert(first, parts);
+        let terminal = self.session.terminal_error().is_some();
+        self.in_submit = Some((first, self.session.queued(), terminal));
+        self.session
+            .submit(Request::new(Encoded::Chunks(chunks), first, deadline).with(props), now);
+        let r = self.pump();
+        self.in_submit = None;
         r
+    }
+
+    /// The exclusive connection's owner submits the next step of its oldest chain (or ends
+    /// the chain).
+    fn chain_step(&mut self) -> Result<(), String> {
+        let Some(chain) = self.chains.front_mut() else { return Ok(()) };
+        let Some(spec) = chain.steps.get(chain.next).cloned() else {
+            self.chains.pop_front();
+            return Ok(());
+        };
+        let effect = match spec.kind {
+            Kind::Multi => Effect::Multi,
+            Kind::Exec => Effect::Exec,
+            Kind::Discard => Effect::Discard,
+            Kind::Watch => Effect::Watch,
+            Kind::Unwatch => Effect::Unwatch,
+            _ => Effect::None,
+        };
+        let inside =
+            chain.multi.is_some() && !chain.closed && effect == Effect::None && !chain.ending;
+        let id = self.ledger.entries.len() as u64;
+        let chain = self.chains.front_mut().expect("checked");
+        chain.current = Some(id);
+        match spec.kind {
+            Kind::Multi => chain.multi = Some(id),
+            Kind::Watch => chain.watch = Some(id),
+            _ if inside => chain.queued.push(id),
+            _ => {}
+        }
+        if let (Kind::Exec | Kind::Discard, Some(multi)) = (spec.kind, chain.multi) {
+            chain.closed = true;
+            let tx = TxExpect { multi, queued: chain.queued.clone(), watch: chain.watch };
+            self.ledger.txs.insert(id, tx);
+        }
+        self.stats.chain_steps += 1;
+        let got = self.submit(&spec, effect, inside)?;
+        debug_assert_eq!(got, id);
+        Ok(())
+    }
+
+    /// The chain's current step `id` ended: on to the next one, or after a failure to the
+    /// cleanup a careful owner sends (DISCARD inside MULTI, UNWATCH after WATCH), and the end.
+    fn chain_answered(&mut self, id: u64, ok: bool) {
+        let Some(chain) = self.chains.front_mut() else { return };
+        if chain.current != Some(id) {
+            return;
+        }
+        chain.current = None;
+        let kind = chain.steps[chain.next].kind;
+        chain.next += 1;
+        let ended = matches!(kind, Kind::Exec | Kind::Discard | Kind::Unwatch);
+        if ok || chain.ending {
+            if chain.ending {
+                chain.steps.truncate(chain.next);
+            }
+            return;
+        }
+        chain.ending = true;
+        chain.steps.truncate(chain.next);
+        let cleanup = if ended || chain.closed {
+            None
+        } else if chain.multi.is_some() {
+            Some(Kind::Discard)
+        } else if chain.watch.is_some() {
+            Some(Kind::Unwatch)
+        } else {
+            None
+        };
+        if let Some(kind) = cleanup {
+            let mut spec = chain.steps[chain.next - 1].clone();
+            spec.kind = kind;
+            spec.timeout = None;
+            spec.abandon = false;
+            chain.steps.push(spec);
+        }
     }
 
     /// A third of the commands in two or three chunks cut at random points (slices of the same
@@ -528,6 +729,18 @@ impl Sim {
                 return Err(format!("the session wrote bytes past the end of {tag:?}"));
             }
             let off = ptr - start;
+            if let Tag::Req(id) = tag {
+                let e = &mut self.ledger.entries[id as usize];
+                match e.first_link {
+                    Some(first) if e.never && first != conn => {
+                        return Err(format!(
+                        "request {id} (Resend::Never) went out on link {conn} after link {first}"
+                    ))
+                    }
+                    Some(_) => {}
+                    None => e.first_link = Some(conn),
+                }
+            }
             if let (Tag::Req(id), true) = (tag, off + take == len) {
                 self.ledger.written_whole(id, conn, &self.server)?;
             }
@@ -597,8 +810,65 @@ impl Sim {
                             Err(e) => format!("{e} (maybe_executed: {})", e.maybe_executed()),
                         },
                     });
-                    self.ledger.complete(id, result, self.now, &self.server, self.reading)?;
-                    self.parked.remove(&id);
+                    let parts = self.groups.remove(&id).unwrap_or_else(|| vec![id]);
+                    if let Err(e) = &result {
+                        let text = e.to_string();
+                        if text.contains("on_timeout: Abandon") {
+                            self.ledger.tally.abandoned += 1;
+                            let bytes: usize = parts
+                                .iter()
+                                .map(|&p| self.ledger.entries[p as usize].bytes.len())
+                                .sum();
+                            self.abandoned.0 += 1;
+                            self.abandoned.1 += bytes;
+                        }
+                        if text.contains("forgot the transaction") {
+                            self.ledger.tally.tx_lost += 1;
+                        }
+                        let e0 = &self.ledger.entries[id as usize];
+                        if e0.never && !e.maybe_executed() && e0.whole.is_empty() {
+                            self.ledger.tally.never_failed_unwritten += 1;
+                        }
+                    }
+                    let good = matches!(&result, Ok(f) if f.first() != Some(&b'-'));
+                    match result {
+                        Ok(frames) if parts.len() > 1 => {
+                            let frames = split_frames(&frames, parts.len()).ok_or_else(|| {
+                                format!(
+                                    "group {id} of {} commands answered with {:?}",
+                                    parts.len(),
+                                    show(&frames)
+                                )
+                            })?;
+                            self.ledger.tally.groups_ok += 1;
+                            let last = frames.last().cloned().unwrap_or_default();
+                            if parts.len() > 2 && super::check::refusal(&last) {
+                                self.ledger.tally.exec_refused += 1;
+                            }
+                            for (&part, frame) in parts.iter().zip(frames) {
+                                self.ledger.complete(
+                                    part,
+                                    Ok(frame),
+                                    self.now,
+                                    &self.server,
+                                    self.reading,
+                                )?;
+                            }
+                        }
+                        result => {
+                            for &part in &parts {
+                                self.ledger.complete(
+                                    part,
+                                    result.clone(),
+                                    self.now,
+                                    &self.server,
+                                    self.reading,
+                                )?;
+                                self.parked.remove(&part);
+                            }
+                        }
+                    }
+                    self.chain_answered(id, good);
                 }
                 Event::Connect => {
                     self.stats.connects += 1;
@@ -691,6 +961,10 @@ impl Sim {
         };
         match self.ledger.outcome(id) {
             // Maybe executed only when an earlier send may have run: `complete` checks that.
+            // An abandoned request's caller was answered already: the stall is consumed.
+            Some(Outcome::Err { text, .. }) if text.contains("on_timeout: Abandon") => Ok(()),
+            // Exclusive: the transaction died with the connection, which fails it first.
+            Some(Outcome::Err { text, .. }) if text.contains("forgot the transaction") => Ok(()),
             Some(Outcome::Err { text, .. }) if text.contains("writing made no progress") => {
                 self.ledger.tally.stuck_writes += 1;
                 Ok(())
@@ -737,14 +1011,14 @@ impl Sim {
             ));
         }
         let out = self.session.out().unwritten();
-        let bound = (self.ledger.pending_bytes() + self.hs_bytes) as u64;
+        let bound = (self.ledger.pending_bytes() + self.hs_bytes + self.abandoned.1) as u64;
         if out > bound {
             return Err(format!(
                 "{out} bytes buffered to write, more than the {bound} bytes of pending commands and handshake"
             ));
         }
         let in_flight = self.session.in_flight();
-        if in_flight > self.ledger.pending() + self.hs_steps {
+        if in_flight > self.ledger.pending() + self.hs_steps + self.abandoned.0 {
             return Err(format!(
                 "{in_flight} entries in flight for {} pending requests",
                 self.ledger.pending()
@@ -764,4 +1038,18 @@ fn action_name(a: Action) -> &'static str {
 
 fn trace_len() -> usize {
     std::env::var("SIM_TRACE").ok().and_then(|v| v.parse().ok()).unwrap_or(80)
+}
+
+/// A group's reply cut into its `n` frames; `None` unless it is exactly `n` frames.
+fn split_frames(frames: &Bytes, n: usize) -> Option<Vec<Bytes>> {
+    let mut out = Vec::with_capacity(n);
+    let mut at = 0;
+    while at < frames.len() {
+        let len = crate::resp::Decoder::with_limits(crate::resp::Limits::default())
+            .scan(&frames[at..])
+            .ok()??;
+        out.push(frames.slice(at..at + len));
+        at += len;
+    }
+    (out.len() == n).then_some(out)
 }

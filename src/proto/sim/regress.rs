@@ -363,3 +363,60 @@ fn an_expired_queued_request_is_not_sent_on_ready() {
 fn seed_28693_a_stalled_resent_request_may_have_run() {
     run_seed(28693).unwrap_or_else(|report| panic!("{report}"));
 }
+
+#[test]
+fn seed_6334_exec_unwritten_when_the_link_drops_is_not_resent_without_its_multi() {
+    run_seed(6334).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// On an exclusive connection the transaction state ended at EXEC's write: an EXEC still in
+/// the out buffer when the connection dropped counted as unwritten, went back to the queue,
+/// and ran on the new connection, where its MULTI never ran (`-ERR EXEC without MULTI`,
+/// the queued commands lost without a word).
+#[test]
+fn exec_unwritten_when_the_link_drops_fails_with_the_transaction() {
+    use crate::proto::session::{Effect, Props};
+    let mut cfg = config(10, false);
+    cfg.mode = Mode::Exclusive;
+    let mut s = ready(cfg, 0);
+    let with = |id, bytes: &'static [u8], effect| {
+        Request::new(Bytes::from_static(bytes), id, None).with(Props { effect, ..Props::default() })
+    };
+    s.submit(with(1, b"*1\r\n$5\r\nMULTI\r\n", Effect::Multi), 0);
+    s.submit(with(2, b"*2\r\n$4\r\nECHO\r\n$1\r\na\r\n", Effect::None), 0);
+    s.handle_written(s.out().unwritten() as usize, 0);
+    input(&mut s, b"+OK\r\n+QUEUED\r\n", 1);
+    events(&mut s);
+    s.submit(with(3, b"*1\r\n$4\r\nEXEC\r\n", Effect::Exec), 2);
+    s.handle_closed(Error::connection("reset"), true, 2);
+    match &events(&mut s)[..] {
+        [Event::Reply(3, Err(e)), ..] => {
+            assert!(e.to_string().contains("before its EXEC was answered"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// An exclusive owner's EXEC, abandoned at its deadline, was answered after the owner's next
+/// MULTI went out: the late reply ended the transaction state the new MULTI had opened, so
+/// the loss that followed was taken for a clean one and the next command ran outside MULTI.
+#[test]
+fn seed_2352_a_late_exec_reply_does_not_end_the_next_transaction() {
+    run_seed(2352).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// A transaction group abandoned at its deadline had its EXEC refused (BUSY): the dropped
+/// reply left the server's MULTI open, which queued the commands behind it (+QUEUED to a
+/// plain INCR). A refused EXEC resets the connection whether its caller still waits or not.
+#[test]
+fn seed_21090_an_abandoned_transaction_whose_exec_was_refused_resets() {
+    run_seed(21090).unwrap_or_else(|report| panic!("{report}"));
+}
+
+/// A transaction group whose deadline passed just before its refused EXEC's reply was read
+/// failed as late, but the reset for the MULTI the refusal left open was skipped on that
+/// path: a later SET got +QUEUED.
+#[test]
+fn seed_243541_a_late_refused_exec_still_resets() {
+    run_seed(243541).unwrap_or_else(|report| panic!("{report}"));
+}

@@ -35,6 +35,24 @@ pub(super) struct Spec {
     /// Submitted with `submit_at`, to be sent this long after submission (a caller's retry
     /// policy); its deadline counts from then.
     pub(super) delay: Option<u64>,
+    /// Submitted with `Resend::Never`: sent at most once, a refusal delivered as it is.
+    pub(super) never: bool,
+    /// Submitted with `OnTimeout::Abandon`: its deadline fails it alone.
+    pub(super) abandon: bool,
+}
+
+/// How the requests of one arrival go to the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Batch {
+    /// Each its own request (one, or a burst).
+    Single,
+    /// One group: written contiguously, answered as one unit (a pipeline).
+    Pipeline,
+    /// One atomic group: MULTI … EXEC/DISCARD.
+    Transaction,
+    /// On an exclusive connection: one owner's steps, each submitted once the one before it
+    /// was answered (WATCH, GET, MULTI, commands, EXEC), cleaned up after a failure.
+    Chain,
 }
 
 /// Requests submitted together at one instant (a transaction is submitted as a batch).
@@ -42,6 +60,7 @@ pub(super) struct Spec {
 pub(super) struct Arrival {
     pub(super) at: u64,
     pub(super) specs: Vec<Spec>,
+    pub(super) batch: Batch,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +80,9 @@ pub(super) struct Scenario {
     /// Idempotent requests are submitted with `Resend::IfIdempotent` (the client's
     /// `retry_maybe_executed`), the others with `Resend::IfUnwritten`.
     pub(super) retry_written: bool,
+    /// Percent of requests submitted with `Resend::Never`, and with `OnTimeout::Abandon`.
+    pub(super) never: u64,
+    pub(super) abandon: u64,
 }
 
 impl Scenario {
@@ -159,9 +181,95 @@ impl Scenario {
             idempotent_writes: 0,
             delayed: 0,
             retry_written: false,
+            never: 0,
+            abandon: 0,
         };
         sc.draw_resends(extra, last);
         sc
+    }
+
+    /// The connection modes' extras, from a generator of their own (the seeds' other draws
+    /// stay as they were): some seeds run an exclusive connection whose owner runs WATCH/MULTI
+    /// chains; the others turn some bursts into pipelines; some requests are submitted with
+    /// `Resend::Never` or `OnTimeout::Abandon`.
+    pub(super) fn draw_modes(&mut self, rng: &mut Rng) {
+        self.never = [0, 0, 10, 50][rng.pick(4)];
+        self.abandon = [0, 0, 20, 80][rng.pick(4)];
+        if rng.chance(25) {
+            self.session.mode = Mode::Exclusive;
+            self.session.queue_size = self.session.queue_size.max(8);
+            // The owner's steps may have no deadline: a handshake that can never finish
+            // within connect_timeout on this network would leave them waiting for good.
+            let rtt = 2 * self.net.latency.1 + self.net.connect_delay;
+            self.session.connect_timeout = self.session.connect_timeout.max(3 * rtt + 50);
+            let mut id = 0;
+            let mut at = 0;
+            let deadlines = rng.chance(80);
+            let mut arrivals = Vec::new();
+            for _ in 0..rng.range(1, 12) {
+                at += rng.below(400);
+                let mut steps = Vec::new();
+                let mut step = |rng: &mut Rng, kind| {
+                    let s = spec(rng, kind, id, deadlines);
+                    id += 1;
+                    s
+                };
+                if rng.chance(60) {
+                    let watch = step(rng, Kind::Watch);
+                    let mut get = step(rng, Kind::Get);
+                    get.other = watch.other;
+                    steps.extend([watch, get]);
+                }
+                steps.push(step(rng, Kind::Multi));
+                for _ in 0..rng.range(1, 3) {
+                    let kind = [Kind::Set, Kind::Incr, Kind::Echo][rng.pick(3)];
+                    steps.push(step(rng, kind));
+                }
+                let end = match rng.below(10) {
+                    0 => Kind::Discard,
+                    _ => Kind::Exec,
+                };
+                steps.push(step(rng, end));
+                if rng.chance(30) {
+                    steps.push(step(rng, Kind::Incr));
+                }
+                arrivals.push(Arrival { at, specs: steps, batch: Batch::Chain });
+            }
+            self.arrivals = arrivals;
+            self.close_at = self.close_at.map(|_| rng.below(at + 1));
+        } else {
+            for a in &mut self.arrivals {
+                if a.batch == Batch::Single
+                    && a.specs.iter().all(|s| s.kind != Kind::Blpop && s.delay.is_none())
+                    && rng.chance(15)
+                {
+                    a.batch = Batch::Pipeline;
+                    let before = a.specs[0].other;
+                    for _ in 0..rng.range(1, 4) {
+                        let kind =
+                            [Kind::Set, Kind::Get, Kind::Echo, Kind::Incr, Kind::Ping][rng.pick(5)];
+                        let mut s = spec(rng, kind, before, true);
+                        s.timeout = a.specs[0].timeout;
+                        a.specs.push(s);
+                    }
+                }
+            }
+        }
+        for a in &mut self.arrivals {
+            let never = rng.chance(self.never);
+            let abandon = rng.chance(self.abandon);
+            for s in &mut a.specs {
+                // A group has one policy; a chain's steps each their own.
+                let (never, abandon) = match a.batch {
+                    Batch::Chain | Batch::Single => {
+                        (rng.chance(self.never), rng.chance(self.abandon))
+                    }
+                    Batch::Pipeline | Batch::Transaction => (never, abandon),
+                };
+                s.never = never && !s.idempotent;
+                s.abandon = abandon && s.kind != Kind::Blpop;
+            }
+        }
     }
 
     /// The resend extras: attempts, `retry_written`, refusal windows, which requests are
@@ -222,7 +330,8 @@ fn callers(rng: &mut Rng) -> Vec<Arrival> {
         if !rng.chance(30) {
             at += rng.below(1 + horizon / n);
         }
-        let specs = if rng.chance(8) {
+        let transaction = rng.chance(8);
+        let specs = if transaction {
             let mut t = vec![spec(rng, Kind::Multi, count, deadlines)];
             for _ in 0..rng.range(1, 3) {
                 let kind = [Kind::Set, Kind::Get, Kind::Echo, Kind::Del][rng.pick(4)];
@@ -247,7 +356,8 @@ fn callers(rng: &mut Rng) -> Vec<Arrival> {
             vec![spec(rng, kind, count, deadlines)]
         };
         count += specs.len() as u64;
-        out.push(Arrival { at, specs });
+        let batch = if transaction { Batch::Transaction } else { Batch::Single };
+        out.push(Arrival { at, specs, batch });
     }
     out
 }
@@ -282,6 +392,8 @@ fn spec(rng: &mut Rng, kind: Kind, before: u64, deadlines: bool) -> Spec {
         pad,
         idempotent: false,
         delay: None,
+        never: false,
+        abandon: false,
     }
 }
 
@@ -339,6 +451,11 @@ pub(super) fn encode(spec: &Spec, id: u64) -> Bytes {
             arg(&mut c, "ch:", &other);
             arg(&mut c, "m:", &me);
         }
+        Kind::Watch => {
+            c.push(b"WATCH");
+            arg(&mut c, "k:", &other);
+        }
+        Kind::Unwatch => c.push(b"UNWATCH"),
         Kind::Multi => c.push(b"MULTI"),
         Kind::Exec => c.push(b"EXEC"),
         Kind::Discard => c.push(b"DISCARD"),

@@ -100,8 +100,12 @@ struct Conn {
     proto: u8,
     db: usize,
     authed: bool,
-    /// Inside MULTI: the queued commands, and whether one was refused (EXECABORT).
-    multi: Option<(Vec<Queued>, bool)>,
+    /// Inside MULTI: the queued commands, whether one was refused (EXECABORT), and the
+    /// MULTI's request.
+    multi: Option<(Vec<Queued>, bool, Tag)>,
+    /// The WATCH requests in force (until EXEC, DISCARD or UNWATCH). Keys are not tracked:
+    /// what is checked is on which link a WATCH ran, not what it watched.
+    watch: Vec<Tag>,
     blocked: Option<Blocked>,
     hs_seen: usize,
     last_req: Option<u64>,
@@ -110,10 +114,22 @@ struct Conn {
     sent: u64,
 }
 
+/// One run of EXEC that found a MULTI open.
+#[derive(Debug, Clone)]
+pub(super) struct ExecRun {
+    pub(super) link: u64,
+    /// The MULTI it closed, and the WATCHes in force.
+    pub(super) multi: Tag,
+    pub(super) watch: Vec<Tag>,
+    /// The queued commands it ran (none when it aborted).
+    pub(super) ran: Vec<Tag>,
+}
+
 /// What the server did with one request's command.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Exec {
-    /// Times its bytes were executed (queued inside MULTI counts; refusals do not).
+    /// Times its data command ran (a queued one when its EXEC ran it; refusals and the
+    /// transaction commands themselves do not count).
     pub(super) count: u32,
     /// Times it was refused with `-LOADING`/`-BUSY` (so not executed).
     pub(super) refused: u32,
@@ -161,6 +177,8 @@ pub(super) struct Server {
     pub(super) max_frame: usize,
     /// `EXEC without MULTI` replies: a transaction split across connections.
     pub(super) exec_without_multi: u64,
+    /// Every EXEC that found a MULTI, per EXEC request.
+    pub(super) exec_runs: HashMap<u64, Vec<ExecRun>>,
     /// Lists RPUSH filled during the current command: (db, key).
     pushed: Vec<(usize, Bytes)>,
     /// What the server did, for the trace: (connection, tag, text); `None` when not traced.
@@ -184,6 +202,7 @@ impl Server {
             pushes: Vec::new(),
             max_frame: 0,
             exec_without_multi: 0,
+            exec_runs: HashMap::new(),
             pushed: Vec::new(),
             log: None,
         }
@@ -223,6 +242,7 @@ impl Server {
             db: 0,
             authed: self.cfg.password.is_none(),
             multi: None,
+            watch: Vec::new(),
             blocked: None,
             hs_seen: 0,
             last_req: None,
@@ -403,7 +423,7 @@ impl Server {
             // Redis's rejectCommand: a refusal inside MULTI dooms the transaction, and a
             // refused EXEC leaves it open.
             let c = self.conns.get_mut(&id).expect("present");
-            if let Some((_, dirty)) = &mut c.multi {
+            if let Some((_, dirty, _)) = &mut c.multi {
                 *dirty = true;
             }
             self.refusals += 1;
@@ -414,13 +434,16 @@ impl Server {
             }
             return Some(refusal);
         }
-        if let Tag::Req(r) = tag {
+        let tx_command =
+            matches!(&name[..], b"EXEC" | b"DISCARD" | b"MULTI" | b"WATCH" | b"UNWATCH");
+        let c = self.conns.get_mut(&id).expect("present");
+        if let (Tag::Req(r), false, None) = (tag, tx_command, &c.multi) {
             self.execs.entry(r).or_default().count += 1;
         }
-        let c = self.conns.get_mut(&id).expect("present");
-        if let Some((queue, dirty)) = &mut c.multi {
+        if let Some((queue, dirty, _)) = &mut c.multi {
             match &name[..] {
                 b"EXEC" | b"DISCARD" | b"MULTI" => {}
+                b"WATCH" => return Some(err("ERR WATCH inside MULTI is not allowed")),
                 b"GET" | b"SET" | b"INCR" | b"DEL" | b"RPUSH" | b"BLPOP" | b"ECHO" | b"PING"
                 | b"PUBLISH" => {
                     queue.push((tag, args.to_vec()));
@@ -436,26 +459,49 @@ impl Server {
             b"MULTI" => Some(if c.multi.is_some() {
                 err("ERR MULTI calls can not be nested")
             } else {
-                c.multi = Some((Vec::new(), false));
+                c.multi = Some((Vec::new(), false, tag));
                 ok()
             }),
-            b"DISCARD" => {
-                Some(if c.multi.take().is_some() { ok() } else { err("ERR DISCARD without MULTI") })
+            b"WATCH" => {
+                c.watch.push(tag);
+                Some(ok())
             }
+            b"UNWATCH" => {
+                c.watch.clear();
+                Some(ok())
+            }
+            b"DISCARD" => Some(if c.multi.take().is_some() {
+                c.watch.clear();
+                ok()
+            } else {
+                err("ERR DISCARD without MULTI")
+            }),
             b"EXEC" => Some(match c.multi.take() {
                 None => {
                     self.exec_without_multi += 1;
                     err("ERR EXEC without MULTI")
                 }
-                Some((_, true)) => {
-                    err("EXECABORT Transaction discarded because of previous errors.")
+                Some((queue, dirty, multi)) => {
+                    let watch = std::mem::take(&mut c.watch);
+                    let mut run = ExecRun { link: id, multi, watch, ran: Vec::new() };
+                    let reply = if dirty {
+                        err("EXECABORT Transaction discarded because of previous errors.")
+                    } else {
+                        let mut replies = Vec::with_capacity(queue.len());
+                        for (t, a) in &queue {
+                            if let Tag::Req(r) = t {
+                                self.execs.entry(*r).or_default().count += 1;
+                            }
+                            run.ran.push(*t);
+                            replies.push(self.run(id, a, true).unwrap_or(Value::Nil));
+                        }
+                        Value::Array(replies)
+                    };
+                    if let Tag::Req(r) = tag {
+                        self.exec_runs.entry(r).or_default().push(run);
+                    }
+                    reply
                 }
-                Some((queue, false)) => Value::Array(
-                    queue
-                        .iter()
-                        .map(|(_, a)| self.run(id, a, true).unwrap_or(Value::Nil))
-                        .collect(),
-                ),
             }),
             _ => {
                 let v = self.run(id, args, false);

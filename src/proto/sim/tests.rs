@@ -73,6 +73,14 @@ fn sim_seeds() {
             ("requests submitted in chunks", total.chunked),
             ("held-back requests timed out", t.expired_held_back),
             ("requests a write stalled in", t.stuck_writes),
+            ("groups answered whole", t.groups_ok),
+            ("transactions whose EXEC ran", t.transactions_run),
+            ("EXECs refused and delivered as answered", t.exec_refused),
+            ("seeds with an exclusive connection", total.exclusive_seeds),
+            ("steps of exclusive chains", total.chain_steps),
+            ("transactions lost with their connection", t.tx_lost),
+            ("requests abandoned at their deadline", t.abandoned),
+            ("Resend::Never requests failed unwritten", t.never_failed_unwritten),
         ];
         for (what, n) in reached {
             assert!(n > 0, "no {what} in {count} seeds: {total:?}");
