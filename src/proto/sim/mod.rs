@@ -42,13 +42,31 @@
 //!   would reset the connection under the others);
 //! - the offline queue never holds more than `queue_size`.
 //!
-//! Known, not checked (design questions): the session knows no MULTI, so a command of a
-//! MULTI … EXEC batch refused with LOADING/BUSY is resent alone, outside the transaction
-//! (Redis answers the EXEC with EXECABORT, or a refused EXEC leaves the MULTI open to swallow
-//! other callers' commands); counted as `tx_part_outside` and `swallowed_by_multi`. The client
-//! refuses MULTI on the shared connection, so this matters for a transaction API built on the
-//! session. A refusal delivered after a blind resend is a plain server error, though an
-//! earlier send may have run.
+//! Groups and modes (issue 12): a transaction is one atomic group (MULTI … EXEC/DISCARD)
+//! and some bursts are pipelines (plain groups), each with one deadline and one policy
+//! (`Resend::IfUnwritten`, or `Never`); a quarter of the seeds run an exclusive connection
+//! whose owner submits WATCH, GET, MULTI, commands and EXEC one step at a time, each once the
+//! one before was answered, and sends DISCARD or UNWATCH after a failed step; some requests
+//! ask for `Resend::Never` or `OnTimeout::Abandon`. Each command of a group is its own
+//! ledger entry, so every check above holds for it, and besides:
+//! - a group resolves once, all or nothing: its reply is exactly its commands' replies, each
+//!   the one the server produced for that command on the link the client reads, in order;
+//! - a part of a group goes on the wire again only while nothing of the group can have run
+//!   (no byte of a transaction's EXEC, nor of a pipeline's first command, written whole
+//!   before), and a `Never` request on no second link at all;
+//! - nobody outside a MULTI gets `+QUEUED` (another caller's commands never land inside a
+//!   transaction), and nothing inside one is answered as if it ran outside it;
+//! - an EXEC answered with results closed its own MULTI, on a link where its WATCH ran, and
+//!   ran exactly its transaction's commands; an EXEC never meets `EXEC without MULTI` once its
+//!   MULTI succeeded (it went to a new link);
+//! - a transaction answered as not run (EXECABORT, a refused EXEC, DISCARD, or a failure
+//!   without `maybe_executed`) ran none of its commands; one answered with results ran each
+//!   exactly once.
+//!
+//! A refused EXEC (`-BUSY`) leaves the server inside MULTI: the session resets the
+//! connection, and the transaction fails `maybe_executed` when commands were written behind
+//! it (another EXEC among them would run the queue). A refusal inside a group is delivered in
+//! its place, never resent alone.
 //!
 //! Pub/sub is partial: PUBLISH runs (against simulated external subscribers) and, in RESP3,
 //! the server slips push frames between replies; SUBSCRIBE is not sent through the session,
