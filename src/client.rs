@@ -181,13 +181,13 @@ pub(crate) fn unshareable(info: &CommandInfo) -> Option<String> {
     let why = match info.name {
         "MULTI" | "EXEC" | "DISCARD" | "WATCH" | "UNWATCH" => {
             "it would make other callers' commands part of the transaction (or end theirs); \
-             transactions need a connection of their own, which this version does not offer yet"
+             transactions need a connection of their own"
         }
         "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE" | "UNSUBSCRIBE" | "PUNSUBSCRIBE"
         | "SUNSUBSCRIBE" | "MONITOR" | "SYNC" | "PSYNC" => {
             "it turns the connection into a stream of pushed messages that other callers' replies \
-             would be mixed with; it needs a connection of its own, which this version does not \
-             offer yet"
+             would be mixed with (pub/sub is planned: `client.subscribe`; MONITOR and \
+             replication streams are not supported)"
         }
         "CLIENT REPLY" | "QUIT" => "it breaks the one-reply-per-command order the client relies on",
         "SELECT" => "a reconnect would silently undo it: set the database with `.db(n)` or the URI",
