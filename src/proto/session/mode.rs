@@ -80,8 +80,11 @@ impl<R> Session<R> {
             Effect::Multi => t.multi = true,
             Effect::Watch => t.watch = true,
             Effect::Exec | Effect::Discard => {
+                // EXEC or DISCARD without a MULTI is refused and keeps the WATCHes.
+                if t.multi {
+                    t.watch = false;
+                }
                 t.multi = false;
-                t.watch = false;
                 t.ends_unanswered += 1;
             }
             Effect::Unwatch => {

@@ -429,3 +429,14 @@ fn a_late_exec_reply_does_not_end_the_transaction_opened_after_it() {
     assert_eq!(answered.len(), 1);
     assert!(answered[0].1.as_ref().unwrap_err().to_string().contains("inside MULTI"));
 }
+
+#[test]
+fn discard_without_multi_keeps_the_watches_and_the_connection_dirty() {
+    let mut s = exclusive();
+    s.submit(with(req(1, WATCH, None), |p| p.effect = Effect::Watch), 0);
+    s.submit(with(req(2, b"*1\r\n$7\r\nDISCARD\r\n", None), |p| p.effect = Effect::Discard), 0);
+    s.handle_written(out_bytes(&s).len(), 1);
+    input(&mut s, b"+OK\r\n-ERR DISCARD without MULTI\r\n", 2);
+    drain(&mut s);
+    assert!(s.is_dirty(), "the server still watches the key: not for the next owner");
+}
