@@ -4,7 +4,7 @@
 
 use bytes::{Buf as _, Bytes, BytesMut};
 
-use super::request::{common_frame, retry_delay, retry_later, Effect, Parked, Slot};
+use super::request::{common_frame, retry_delay, retry_later, Parked, Slot};
 use super::{Event, Request, Session, State};
 use crate::config::DisconnectReason;
 use crate::error::Error;
@@ -121,8 +121,7 @@ impl<R> Session<R> {
                         maybe_executed: true,
                     };
                     self.events.push_back(Event::Reply(reply, Err(e)));
-                    let ends_in_exec = props.atomic || props.effect == Effect::Exec;
-                    if ends_in_exec && leaves_multi_open(&frame) {
+                    if props.ends_in_exec() && leaves_multi_open(&frame) {
                         let behind = self.out.written() > w.end;
                         return self.reset_after_refused_exec(
                             None,
@@ -139,7 +138,7 @@ impl<R> Session<R> {
                     // place (never resent alone: that would split the group).
                     let mut frames = frames;
                     frames.extend_from_slice(&frame);
-                    if props.atomic && leaves_multi_open(&frame) {
+                    if props.ends_in_exec() && leaves_multi_open(&frame) {
                         let behind = self.out.written() > w.end;
                         let exec = frame.clone();
                         return self.reset_after_refused_exec(
@@ -153,7 +152,7 @@ impl<R> Session<R> {
                     self.events.push_back(Event::Reply(reply, Ok(frames.freeze())));
                     return true;
                 }
-                if props.effect == Effect::Exec && leaves_multi_open(&frame) {
+                if props.ends_in_exec() && leaves_multi_open(&frame) {
                     // Not resent after BUSY & co: the refusal left the MULTI open.
                     let behind = self.out.written() > w.end;
                     return self.reset_after_refused_exec(

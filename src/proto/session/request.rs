@@ -78,6 +78,14 @@ impl Default for Props {
     }
 }
 
+impl Props {
+    /// The request ends with an EXEC (a transaction group, or EXEC alone): a refusal of that
+    /// EXEC leaves the server inside MULTI.
+    pub(super) fn ends_in_exec(&self) -> bool {
+        self.atomic || self.effect == Effect::Exec
+    }
+}
+
 /// One request handed to the session: a command, or a group of commands.
 #[derive(Debug)]
 pub(crate) struct Request<R> {

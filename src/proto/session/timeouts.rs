@@ -2,7 +2,7 @@
 //! request resets the connection, or with `OnTimeout::Abandon` fails alone and its reply is
 //! dropped when it comes), and the sweep's read and write stall checks.
 
-use super::request::{Effect, Slot};
+use super::request::Slot;
 use super::{Event, Session, State};
 use crate::config::{DisconnectReason, OnTimeout};
 use crate::error::Error;
@@ -71,7 +71,7 @@ impl<R> Session<R> {
             }
             let Slot::Request { left, props, .. } = w.slot else { return false };
             let effect = props.effect;
-            let ends_in_exec = props.atomic || effect == Effect::Exec;
+            let ends_in_exec = props.ends_in_exec();
             let Slot::Request { reply, .. } =
                 std::mem::replace(&mut w.slot, Slot::Abandoned { left, effect, ends_in_exec })
             else {
