@@ -18,32 +18,68 @@ pub(super) struct Server {
 }
 
 impl Server {
+    /// Starts a redis-server on a free port and waits until it answers. A port can be taken
+    /// by another test's server between choosing it and binding it: the connection must
+    /// reach this child (its pid, from `INFO server`), or the start is tried on another port.
     pub(super) fn start() -> Server {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "no", "--protected-mode", "yes"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH");
-        Server { child, port }
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+                .args(["--appendonly", "no", "--protected-mode", "yes"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server on PATH");
+            let mut server = Server { child, port };
+            if server.answers_as_itself() {
+                return server;
+            }
+        }
+        panic!("redis-server did not start on a free port in 5 tries");
+    }
+
+    /// Waits (up to 10 s) until this child answers on its port; false if it exited or
+    /// another process answers there.
+    fn answers_as_itself(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let pid = format!("process_id:{}\r\n", self.child.id());
+        while Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return false;
+            }
+            if let Ok(stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+                stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut conn = BufReader::new(stream);
+                let info = conn
+                    .get_mut()
+                    .write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
+                    .ok()
+                    .and_then(|()| bulk(&mut conn));
+                return info.is_some_and(|text| text.contains(&pid));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 
     pub(super) fn connect(&self) -> BufReader<TcpStream> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match TcpStream::connect(("127.0.0.1", self.port)) {
-                Ok(stream) => {
-                    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                    return BufReader::new(stream);
-                }
-                Err(e) if Instant::now() > deadline => panic!("redis-server did not start: {e}"),
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("redis-server is up");
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        BufReader::new(stream)
     }
+}
+
+/// One bulk-string reply as text, `None` on anything else.
+fn bulk(conn: &mut BufReader<TcpStream>) -> Option<String> {
+    let mut header = Vec::new();
+    conn.read_until(b'\n', &mut header).ok()?;
+    let len: usize =
+        std::str::from_utf8(header.strip_prefix(b"$")?).ok()?.trim_end().parse().ok()?;
+    let mut buf = vec![0; len + 2];
+    std::io::Read::read_exact(conn, &mut buf).ok()?;
+    String::from_utf8(buf).ok()
 }
 
 impl Drop for Server {
