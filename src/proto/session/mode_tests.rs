@@ -42,6 +42,21 @@ fn out_bytes(s: &Session<u32>) -> Vec<u8> {
     io.iter().flat_map(|b| b.iter().copied()).collect()
 }
 
+/// The replies the session delivered, and whether it asked for the transport to be closed.
+type Replies = Vec<(u32, Result<Bytes, crate::Error>)>;
+fn drain_watching(s: &mut Session<u32>) -> (Replies, bool) {
+    let mut answered = Vec::new();
+    let mut disconnected = false;
+    while let Some(ev) = s.poll_event() {
+        match ev {
+            Event::Reply(id, r) => answered.push((id, r)),
+            Event::Disconnect => disconnected = true,
+            _ => {}
+        }
+    }
+    (answered, disconnected)
+}
+
 fn exclusive() -> Session<u32> {
     let mut c = cfg(true);
     c.mode = Mode::Exclusive;
@@ -188,16 +203,8 @@ fn an_abandoned_request_fails_alone_and_its_reply_is_dropped() {
     s.handle_written(PING.len() + GET.len(), 50);
     assert_eq!(s.poll_timeout(), Some(100));
     s.handle_timeout(100);
-    let mut disconnects = 0;
-    let mut answered = Vec::new();
-    while let Some(ev) = s.poll_event() {
-        match ev {
-            Event::Reply(id, r) => answered.push((id, r)),
-            Event::Disconnect => disconnects += 1,
-            _ => {}
-        }
-    }
-    assert_eq!(disconnects, 0, "the connection is kept");
+    let (answered, disconnected) = drain_watching(&mut s);
+    assert!(!disconnected, "the connection is kept");
     assert_eq!(answered.len(), 1);
     let err = answered[0].1.as_ref().unwrap_err();
     assert!(err.is_timeout() && err.maybe_executed(), "{err:?}");
@@ -248,10 +255,7 @@ fn a_blocking_request_resets_even_when_asked_to_abandon() {
     s.submit(blpop, 0);
     s.handle_written(GET.len(), 0);
     s.handle_timeout(100);
-    let mut disconnected = false;
-    while let Some(ev) = s.poll_event() {
-        disconnected |= matches!(ev, Event::Disconnect);
-    }
+    let (_, disconnected) = drain_watching(&mut s);
     assert!(disconnected);
 }
 
@@ -344,15 +348,7 @@ fn a_refused_exec_resets_the_connection_its_multi_stayed_open_on() {
     s.handle_written(MULTI.len() + SET.len() + EXEC.len(), 1);
     let reply = [&b"+OK\r\n+QUEUED\r\n"[..], BUSY].concat();
     input(&mut s, &reply, 2);
-    let mut disconnected = false;
-    let mut answered = Vec::new();
-    while let Some(ev) = s.poll_event() {
-        match ev {
-            Event::Reply(id, r) => answered.push((id, r)),
-            Event::Disconnect => disconnected = true,
-            _ => {}
-        }
-    }
+    let (answered, disconnected) = drain_watching(&mut s);
     assert!(disconnected, "the server still has the MULTI open");
     assert_eq!(answered.len(), 1);
     assert_eq!(answered[0].1.as_deref().unwrap(), &reply[..], "nothing behind: it did not run");
@@ -399,10 +395,7 @@ fn an_abandoned_transaction_whose_exec_is_refused_still_resets() {
     s.handle_timeout(10);
     assert_eq!(drain(&mut s).len(), 1, "abandoned");
     input(&mut s, &[&b"+OK\r\n+QUEUED\r\n"[..], BUSY].concat(), 20);
-    let mut disconnected = false;
-    while let Some(ev) = s.poll_event() {
-        disconnected |= matches!(ev, Event::Disconnect);
-    }
+    let (_, disconnected) = drain_watching(&mut s);
     assert!(disconnected, "the server still has the MULTI open");
 }
 
