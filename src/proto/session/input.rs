@@ -109,6 +109,16 @@ impl<R> Session<R> {
             self.reset_backoff_on_reply = false;
             self.cfg.backoff.reset();
         }
+        // An EXEC refused before it ran leaves the server inside MULTI: whoever waits for
+        // the reply, the connection is reset once it is delivered.
+        let ends_in_exec = match &w.slot {
+            Slot::Request { props, .. } => props.ends_in_exec(),
+            Slot::Abandoned { ends_in_exec, .. } => *ends_in_exec,
+            Slot::Handshake(_) => false,
+        };
+        let refused_exec =
+            (ends_in_exec && leaves_multi_open(&frame)).then(|| refusal_line(&frame));
+        let behind = self.out.written() > w.end;
         match w.slot {
             Slot::Request { reply, props, attempts, ran, left: _, frames } => {
                 self.tx_answered(props.effect);
@@ -121,118 +131,63 @@ impl<R> Session<R> {
                         maybe_executed: true,
                     };
                     self.events.push_back(Event::Reply(reply, Err(e)));
-                    if props.ends_in_exec() && leaves_multi_open(&frame) {
-                        let behind = self.out.written() > w.end;
-                        return self.reset_after_refused_exec(
-                            None,
-                            frame.clone(),
-                            &frame,
-                            behind,
-                            now,
-                        );
-                    }
-                    return true;
-                }
-                if props.replies > 1 {
+                } else if props.replies > 1 {
                     // A group: its replies in order, as one unit; an error reply stays in its
                     // place (never resent alone: that would split the group).
                     let mut frames = frames;
                     frames.extend_from_slice(&frame);
-                    if props.ends_in_exec() && leaves_multi_open(&frame) {
-                        let behind = self.out.written() > w.end;
-                        let exec = frame.clone();
-                        return self.reset_after_refused_exec(
-                            Some(reply),
-                            frames.freeze(),
-                            &exec,
-                            behind,
-                            now,
-                        );
-                    }
-                    self.events.push_back(Event::Reply(reply, Ok(frames.freeze())));
-                    return true;
-                }
-                if props.ends_in_exec() && leaves_multi_open(&frame) {
-                    // Not resent after BUSY & co: the refusal left the MULTI open.
-                    let behind = self.out.written() > w.end;
-                    return self.reset_after_refused_exec(
-                        Some(reply),
-                        frame.clone(),
+                    let outcome = refused_exec_outcome(
+                        frames.freeze(),
                         &frame,
-                        behind,
-                        now,
+                        refused_exec.is_some() && behind,
                     );
-                }
-                // Only an error reply can ask for a resend: other replies skip the checks.
-                let due = now + retry_delay(attempts);
-                let retry = frame.first() == Some(&b'-')
-                    && props.resend != super::Resend::Never
-                    && attempts < self.cfg.max_attempts
-                    && w.deadline.is_none_or(|d| due < d)
-                    && retry_later(&frame);
-                match bytes {
-                    Some(bytes) if retry => {
-                        let req = Request { bytes, reply, deadline: w.deadline, props, attempts };
-                        self.delay(due, Parked { req, ran });
-                    }
-                    bytes => {
-                        if frame.first() != Some(&b'-') {
-                            self.answered(props.effect, bytes);
+                    self.events.push_back(Event::Reply(reply, outcome));
+                } else if refused_exec.is_some() {
+                    // Not resent after BUSY & co: the refusal left the MULTI open.
+                    let outcome = refused_exec_outcome(frame.clone(), &frame, behind);
+                    self.events.push_back(Event::Reply(reply, outcome));
+                } else {
+                    // Only an error reply can ask for a resend: other replies skip the checks.
+                    let due = now + retry_delay(attempts);
+                    let retry = frame.first() == Some(&b'-')
+                        && props.resend != super::Resend::Never
+                        && attempts < self.cfg.max_attempts
+                        && w.deadline.is_none_or(|d| due < d)
+                        && retry_later(&frame);
+                    match bytes {
+                        Some(bytes) if retry => {
+                            let req =
+                                Request { bytes, reply, deadline: w.deadline, props, attempts };
+                            self.delay(due, Parked { req, ran });
                         }
-                        self.events.push_back(Event::Reply(reply, Ok(frame)));
+                        bytes => {
+                            if frame.first() != Some(&b'-') {
+                                self.answered(props.effect, bytes);
+                            }
+                            self.events.push_back(Event::Reply(reply, Ok(frame)));
+                        }
                     }
                 }
-                true
             }
-            Slot::Abandoned { effect, ends_in_exec, .. } => {
-                self.tx_answered(effect);
-                if ends_in_exec && leaves_multi_open(&frame) {
-                    let behind = self.out.written() > w.end;
-                    return self.reset_after_refused_exec(None, frame.clone(), &frame, behind, now);
-                }
-                true
+            Slot::Abandoned { effect, .. } => self.tx_answered(effect),
+            Slot::Handshake(step) => return self.handshake_reply(step, &frame, now),
+        }
+        match refused_exec {
+            Some(line) => {
+                self.reset_for_open_multi(&line, now);
+                false
             }
-            Slot::Handshake(step) => self.handshake_reply(step, &frame, now),
+            None => true,
         }
     }
 
-    /// An EXEC refused before it ran (`-BUSY`, `-NOPERM`, …) leaves its MULTI open on the
-    /// server, which queues every later command instead of running it: the connection is
-    /// reset, so that nothing more joins the transaction, and the server drops it. When
-    /// nothing was written behind the EXEC, the transaction surely did not run: its caller
-    /// gets the replies as they came, the refusal in EXEC's place. Otherwise a command
-    /// behind it may have been another EXEC, which would have run the whole queue: the
-    /// transaction fails with `maybe_executed`, as do the commands behind it.
-    fn reset_after_refused_exec(
-        &mut self,
-        reply: Option<R>,
-        frames: Bytes,
-        exec: &[u8],
-        behind: bool,
-        now: u64,
-    ) -> bool {
-        let line = String::from_utf8_lossy(exec.strip_prefix(b"-").unwrap_or(exec));
-        let line = line.trim_end();
-        match reply {
-            // Abandoned: its caller was answered already.
-            None => {}
-            Some(reply) if behind => {
-                let e = Error::Connection {
-                    message: format!(
-                        "EXEC was refused ({line}) with commands already written behind it, \
-                         which the server's still open transaction took in (another EXEC among \
-                         them would have run it); the connection was reset"
-                    ),
-                    maybe_executed: true,
-                    source: None,
-                };
-                self.events.push_back(Event::Reply(reply, Err(e)));
-            }
-            Some(reply) => self.events.push_back(Event::Reply(reply, Ok(frames))),
-        }
+    /// Resets the connection after a refused EXEC (`-BUSY`, `-NOPERM`, …), which leaves its
+    /// MULTI open on the server: every later command would be queued instead of run. The
+    /// reset keeps anything more from joining the transaction, and the server drops it.
+    fn reset_for_open_multi(&mut self, refusal: &str, now: u64) {
         let e = Error::Connection {
             message: format!(
-                "the connection was reset: an EXEC before this command was refused ({line}) and \
+                "the connection was reset: an EXEC before this command was refused ({refusal}) and \
                  the server kept its transaction open, which queued this command instead of \
                  running it (unless another EXEC ran the queue)"
             ),
@@ -241,7 +196,6 @@ impl<R> Session<R> {
         };
         self.lose_connection(&e, None, now, DisconnectReason::ConnectionLost);
         self.events.push_back(Event::Disconnect);
-        false
     }
 
     /// Holds a request back to send again at `due`, in order of due time.
@@ -288,4 +242,30 @@ fn leaves_multi_open(frame: &[u8]) -> bool {
     frame.first() == Some(&b'-')
         && !frame.starts_with(b"-EXECABORT")
         && !frame.starts_with(b"-ERR EXEC without MULTI")
+}
+
+/// What the caller of a transaction whose EXEC was refused gets: its replies as they came
+/// (the refusal in EXEC's place: the transaction did not run), unless commands were written
+/// behind it, which the still open MULTI took in; another EXEC among them would have run the
+/// queue, so then it fails with `maybe_executed`.
+fn refused_exec_outcome(frames: Bytes, exec: &[u8], behind: bool) -> Result<Bytes, Error> {
+    if !behind {
+        return Ok(frames);
+    }
+    Err(Error::Connection {
+        message: format!(
+            "EXEC was refused ({}) with commands already written behind it, which the server's \
+             still open transaction took in (another EXEC among them would have run it); the \
+             connection was reset",
+            refusal_line(exec)
+        ),
+        maybe_executed: true,
+        source: None,
+    })
+}
+
+/// An error reply's line without its `-` and CRLF.
+fn refusal_line(frame: &[u8]) -> String {
+    let line = frame.strip_prefix(b"-").unwrap_or(frame);
+    String::from_utf8_lossy(line).trim_end().to_string()
 }
