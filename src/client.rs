@@ -430,6 +430,32 @@ impl ClientCore {
         CommandMeta { timeout_ms, delay_ms: 0, props }
     }
 
+    /// What the I/O thread needs to know about a group of `replies` commands (a pipeline, or
+    /// a transaction when `atomic`): one deadline, resent only while nothing of it can have
+    /// run; `effect` is EXEC for a transaction on a dedicated connection (it ends the
+    /// WATCHes there).
+    pub(crate) fn group_meta(
+        &self,
+        replies: u32,
+        atomic: bool,
+        first_len: u32,
+        timeout_ms: Option<u64>,
+        blocking: bool,
+        effect: Effect,
+    ) -> CommandMeta {
+        let props = Props {
+            blocking,
+            resend: Resend::IfUnwritten,
+            // A blocking command's connection is always reset at its deadline.
+            on_timeout: if blocking { OnTimeout::Reset } else { self.on_timeout },
+            replies,
+            atomic,
+            first_len,
+            effect,
+        };
+        CommandMeta { timeout_ms, delay_ms: 0, props }
+    }
+
     fn is_idempotent(&self, info: Option<&CommandInfo>, buf: &CommandBuf) -> bool {
         if let Some(info) = info {
             if info.flags.contains(CommandFlags::READONLY)

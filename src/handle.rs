@@ -317,6 +317,11 @@ impl<'r, T, R, O> Cmd<'r, T, R, O> {
     }
 
     /// The receiver the command was built for.
+    pub(crate) fn receiver_ref(&self) -> &'r R {
+        self.receiver
+    }
+
+    /// The receiver the command was built for.
     #[cfg(test)]
     pub(crate) fn receiver_for_tests(&self) -> &'r R {
         self.receiver
@@ -445,10 +450,58 @@ impl<'r, T, R> Cmd<'r, T, R> {
     }
 }
 
+/// A command checked and finished for a connection of `core`: allowed there, options in
+/// syntax order, the key prefix applied; with what its reply needs and what the I/O thread
+/// needs to know about it.
+pub(crate) struct Ready {
+    pub(crate) info: Option<&'static CommandInfo>,
+    pub(crate) buf: CommandBuf,
+    /// With a key prefix: where the reply holds keys, and the prefix to take off them.
+    pub(crate) unprefix: Option<Box<(ReplyKeys, Bytes)>>,
+    pub(crate) meta: CommandMeta,
+}
+
+impl<'r, T, R, O> Cmd<'r, T, R, O> {
+    /// Checks the command for a connection of `core` (a dedicated one when `dedicated`) and
+    /// finishes it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] for a command that connection must not run, or whose keys a prefixed
+    /// client cannot find.
+    #[inline]
+    pub(crate) fn ready(mut self, core: &ClientCore, dedicated: bool) -> Result<Ready, Error> {
+        let (info, refused) = match (self.known, dedicated) {
+            // A generated method of the shared surface: allowed there by construction.
+            (Some(info), false) => (info, None),
+            (Some(info), true) => (info, info.and_then(client::not_on_dedicated)),
+            (None, dedicated) => {
+                let info = client::command_info(&self.buf);
+                let refuse = if dedicated { client::not_on_dedicated } else { client::unshareable };
+                (info, info.and_then(refuse))
+            }
+        };
+        if let Some(why) = refused {
+            return Err(Error::Usage(why));
+        }
+        let (timeout, idempotent, on_timeout) = (self.timeout, self.idempotent, self.on_timeout);
+        let unprefixed = self.marks.contains(&Mark::NoPrefix);
+        self.known = Some(info);
+        let (_, buf) = self.prepare(core.prefix.as_deref())?;
+        let unprefix = match (&core.prefix, info, unprefixed) {
+            (Some(prefix), Some(info), false) => crate::commands::prefix::reply_keys(info)
+                .map(|keys| Box::new((keys, prefix.clone()))),
+            _ => None,
+        };
+        let meta = core.meta_for(info, &buf, timeout, idempotent, on_timeout, dedicated);
+        Ok(Ready { info, buf, unprefix, meta })
+    }
+}
+
 impl<'r, T, R, O> Cmd<'r, T, R, O> {
     /// Sends the command over `core`'s shared connection (`conn: None`; blocking commands
     /// go to one of its dedicated connections) or over its dedicated connection `conn`.
-    fn send_on(mut self, core: &Arc<ClientCore>, conn: Option<u64>) -> Reply<T> {
+    fn send_on(self, core: &Arc<ClientCore>, conn: Option<u64>) -> Reply<T> {
         let (tx, rx) = oneshot::channel();
         let limits = core.limits;
         let mut reply = Reply {
@@ -462,40 +515,15 @@ impl<'r, T, R, O> Cmd<'r, T, R, O> {
         match self.kind {
             Kind::Connect => core.submit_connect(conn, tx),
             Kind::Command => {
-                let (info, refused) = match (self.known, conn) {
-                    // A generated method of the shared surface: allowed there by construction.
-                    (Some(info), None) => (info, None),
-                    (Some(info), Some(_)) => (info, info.and_then(client::not_on_dedicated)),
-                    (None, conn) => {
-                        let info = client::command_info(&self.buf);
-                        let refuse = match conn {
-                            None => client::unshareable,
-                            Some(_) => client::not_on_dedicated,
-                        };
-                        (info, info.and_then(refuse))
-                    }
-                };
-                if let Some(why) = refused {
-                    let _ = tx.send(Err(Error::Usage(why)));
-                    return reply;
-                }
-                let (timeout, idempotent, on_timeout) =
-                    (self.timeout, self.idempotent, self.on_timeout);
-                let unprefixed = self.marks.contains(&Mark::NoPrefix);
-                self.known = Some(info);
-                let buf = match self.prepare(core.prefix.as_deref()) {
-                    Ok((_, buf)) => buf,
+                let ready = match self.ready(core, conn.is_some()) {
+                    Ok(ready) => ready,
                     Err(e) => {
                         let _ = tx.send(Err(e));
                         return reply;
                     }
                 };
-                if let (Some(prefix), Some(info), false) = (&core.prefix, info, unprefixed) {
-                    reply.unprefix = crate::commands::prefix::reply_keys(info)
-                        .map(|keys| Box::new((keys, prefix.clone())));
-                }
-                let meta =
-                    core.meta_for(info, &buf, timeout, idempotent, on_timeout, conn.is_some());
+                reply.unprefix = ready.unprefix;
+                let Ready { info, buf, meta, .. } = ready;
                 let route = match conn {
                     Some(id) => Route::Conn(id),
                     None if client::runs_apart(info, &meta) => Route::Spare,
@@ -727,4 +755,10 @@ fn decode<T: FromValue>(
             value => T::from_value(keys.strip(value, prefix)),
         },
     }
+}
+
+/// Gives a command's buffer, once its bytes were copied elsewhere, to this thread's next
+/// command.
+pub(crate) fn recycle(buf: CommandBuf) {
+    let _ = SPARE.try_with(|spare| spare.set(buf.into_storage()));
 }

@@ -18,19 +18,25 @@ mod error;
 mod fork;
 mod handle;
 pub(crate) mod oneshot;
+pub mod pipeline;
 mod proto;
 mod reactor;
 pub mod replies;
 pub mod resp;
+pub mod script;
 pub(crate) mod sync;
 mod timer;
+mod transaction;
 
 pub use client::Client;
 pub use config::{ClientBuilder, ConnectInfo, DisconnectReason, OnTimeout, Protocol, Tls};
 pub use dedicated::{Acquire, Dedicated};
 pub use error::{Error, ServerError};
 pub use handle::{Cmd, Reply};
+pub use pipeline::Pipeline;
 pub use resp::{FromValue, ToArg, Value};
+pub use script::Script;
+pub use transaction::{Transaction, WatchMulti};
 
 /// Internals exposed only for `benches/` and doc tests; not part of the API, may change at any
 /// time.

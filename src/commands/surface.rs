@@ -71,9 +71,25 @@ mod sealed {
 
 /// What a [`Cmd`] is built for: the seam every receiver of the command surface implements.
 ///
-/// Sealed: the receivers are redpoll's own ([`Shared`] for `Client`; pipelines, dedicated
-/// and pooled connections and the cluster client are planned).
-pub trait Receiver: sealed::Sealed {}
+/// Sealed: the receivers are redpoll's own ([`Shared`] for `Client`, [`Owned`] for a
+/// [`Dedicated`](crate::Dedicated) connection, [`Piped`](crate::pipeline::Piped) for a
+/// [`Pipeline`](crate::Pipeline) or a transaction; pooled connections and the cluster client
+/// are planned).
+pub trait Receiver: sealed::Sealed + Sized {
+    /// What a command method returns for this receiver: a [`Cmd`] to send for a connection
+    /// (`Cmd<'r, T, Shared, O>`), a [`Queued`](crate::pipeline::Queued) command for a pipeline
+    /// or transaction. Both offer the command's typed options.
+    type Built<'r, T, O>
+    where
+        Self: 'r;
+
+    /// Wraps a command just built by a method of `commands` (called by every command method).
+    #[doc(hidden)]
+    fn build<'r, T, O>(
+        commands: &'r Commands<Self>,
+        cmd: Cmd<'r, T, Self, O>,
+    ) -> Self::Built<'r, T, O>;
+}
 
 /// A receiver whose connection has one owner, so commands that change the connection's
 /// state (MULTI/EXEC, WATCH, SELECT, ...) are safe on it: [`Owned`], the receiver of a
@@ -104,7 +120,14 @@ impl std::fmt::Debug for Shared {
 }
 
 impl sealed::Sealed for Shared {}
-impl Receiver for Shared {}
+impl Receiver for Shared {
+    type Built<'r, T, O> = Cmd<'r, T, Shared, O>;
+
+    #[inline]
+    fn build<'r, T, O>(_: &'r Commands<Self>, cmd: Cmd<'r, T, Self, O>) -> Cmd<'r, T, Self, O> {
+        cmd
+    }
+}
 
 /// The receiver of a [`Dedicated`](crate::Dedicated) connection's commands: one connection
 /// with one owner. Commands built for it are sent with `.wait()`, `.await` or `.send()`, and
@@ -138,7 +161,15 @@ impl std::fmt::Debug for Owned {
 }
 
 impl sealed::Sealed for Owned {}
-impl Receiver for Owned {}
+impl sealed::Sealed for crate::pipeline::Piped {}
+impl Receiver for Owned {
+    type Built<'r, T, O> = Cmd<'r, T, Owned, O>;
+
+    #[inline]
+    fn build<'r, T, O>(_: &'r Commands<Self>, cmd: Cmd<'r, T, Self, O>) -> Cmd<'r, T, Self, O> {
+        cmd
+    }
+}
 impl Exclusive for Owned {}
 
 impl<R: Receiver> Commands<R> {
@@ -157,8 +188,8 @@ impl<R: Receiver> Commands<R> {
     /// let raw: redpoll::Value = client.cmd("OBJECT").arg("ENCODING").arg("greeting").wait()?;
     /// # Ok(()) }
     /// ```
-    pub fn cmd(&self, name: &str) -> Cmd<'_, Value, R> {
-        Cmd::new(&self.receiver, name)
+    pub fn cmd(&self, name: &str) -> R::Built<'_, Value, ()> {
+        R::build(self, Cmd::new(&self.receiver, name))
     }
 }
 

@@ -14,7 +14,13 @@ struct Recorder {
 }
 
 impl sealed::Sealed for Recorder {}
-impl Receiver for Recorder {}
+impl Receiver for Recorder {
+    type Built<'r, T, O> = Cmd<'r, T, Recorder, O>;
+
+    fn build<'r, T, O>(_: &'r Commands<Self>, cmd: Cmd<'r, T, Self, O>) -> Self::Built<'r, T, O> {
+        cmd
+    }
+}
 impl Exclusive for Recorder {}
 
 impl<T, O> Cmd<'_, T, Recorder, O> {

@@ -555,7 +555,7 @@ pub fn command(ctx: &mut Ctx, cmd: &Command) -> Result<Emitted, String> {
     }
     let _ = writeln!(
         method,
-        "    pub fn {name}{}(&self, {}) -> Cmd<'_, {reply_type}, R, {o}> {{\n        {}\n    }}\n",
+        "    pub fn {name}{}(&self, {}) -> R::Built<'_, {reply_type}, {o}> {{\n        R::build(self, {})\n    }}\n",
         sig.generics(),
         sig.params.join(", "),
         sig.body
@@ -599,6 +599,34 @@ pub fn command(ctx: &mut Ctx, cmd: &Command) -> Result<Emitted, String> {
                 opt.sig.generics(),
                 opt.sig.params.join(", "),
                 opt.sig.body
+            );
+        }
+        s.push_str("}\n\n");
+        // The same options on a command queued in a pipeline or transaction: each forwards
+        // to the `Cmd` the queued command holds.
+        let _ = writeln!(s, "/// The options of [`{}`](Commands::{name}), in a pipeline or transaction.", cmd.name);
+        let _ = writeln!(s, "impl<'r, T> Queued<'r, T, opts::{m}> {{");
+        for opt in &opts {
+            let _ = writeln!(s, "    /// {}.", opt.doc);
+            let ret = match reply::by_option(&cmd.name, &opt.name) {
+                Some(t) => format!("Queued<'r, {t}, opts::{m}>"),
+                None => "Self".to_owned(),
+            };
+            let bound = if ret.contains("Conditional") {
+                " where T: crate::commands::Conditional"
+            } else {
+                ""
+            };
+            let names: Vec<&str> =
+                opt.sig.params.iter().map(|p| p.split(':').next().unwrap_or(p).trim()).collect();
+            let _ = writeln!(
+                s,
+                "    pub fn {}{}(self, {}) -> {ret}{bound} {{\n        self.map(|c| c.{}({}))\n    }}\n",
+                opt.name,
+                opt.sig.generics(),
+                opt.sig.params.join(", "),
+                opt.name,
+                names.join(", ")
             );
         }
         s.push_str("}\n\n");

@@ -117,6 +117,7 @@ fn group_file(header: &str, group: &str, part: &[emit::Emitted]) -> String {
          use crate::commands::surface::{Commands, Exclusive, Receiver};\n\
          use crate::commands::table;\n\
          use crate::handle::Cmd;\n\
+         use crate::pipeline::Queued;\n\
          use crate::resp::{ToArg, Value};\n\n",
     );
     for (exclusive, bound) in [(false, "Receiver"), (true, "Exclusive")] {

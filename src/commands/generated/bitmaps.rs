@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -55,8 +56,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @bitmap, @slow
     ///
     /// Options: [`opts::Bitcount`] (`.start(), .byte(), .bit()`).
-    pub fn bitcount<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, opts::Bitcount> {
-        Cmd::method(&self.receiver, &table::BITCOUNT, "BITCOUNT").val(key)
+    pub fn bitcount<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, opts::Bitcount> {
+        R::build(self, Cmd::method(&self.receiver, &table::BITCOUNT, "BITCOUNT").val(key))
     }
 
     /// Performs arbitrary bitfield integer operations on strings.
@@ -71,8 +72,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @bitmap, @slow
     ///
     /// Options: [`opts::Bitfield`] (`.get(), .overflow(), .set(), .incrby()`).
-    pub fn bitfield<A1: ToArg>(&self, key: A1) -> Cmd<'_, Vec<Option<i64>>, R, opts::Bitfield> {
-        Cmd::method(&self.receiver, &table::BITFIELD, "BITFIELD").val(key)
+    pub fn bitfield<A1: ToArg>(&self, key: A1) -> R::Built<'_, Vec<Option<i64>>, opts::Bitfield> {
+        R::build(self, Cmd::method(&self.receiver, &table::BITFIELD, "BITFIELD").val(key))
     }
 
     /// Performs arbitrary read-only bitfield integer operations on strings.
@@ -87,8 +88,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @bitmap, @fast
     ///
     /// Options: [`opts::BitfieldRo`] (`.get()`).
-    pub fn bitfield_ro<A1: ToArg>(&self, key: A1) -> Cmd<'_, Vec<i64>, R, opts::BitfieldRo> {
-        Cmd::method(&self.receiver, &table::BITFIELD_RO, "BITFIELD_RO").val(key)
+    pub fn bitfield_ro<A1: ToArg>(&self, key: A1) -> R::Built<'_, Vec<i64>, opts::BitfieldRo> {
+        R::build(self, Cmd::method(&self.receiver, &table::BITFIELD_RO, "BITFIELD_RO").val(key))
     }
 
     /// Performs bitwise operations on multiple strings, and stores the result.
@@ -106,8 +107,14 @@ impl<R: Receiver> Commands<R> {
         operation: args::BitOp,
         destkey: A1,
         keys: A2,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::BITOP, "BITOP").val(operation).val(destkey).val(keys)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::BITOP, "BITOP")
+                .val(operation)
+                .val(destkey)
+                .val(keys),
+        )
     }
 
     /// Finds the first set (1) or clear (0) bit in a string.
@@ -122,8 +129,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @bitmap, @slow
     ///
     /// Options: [`opts::Bitpos`] (`.start(), .end(), .byte(), .bit()`).
-    pub fn bitpos<A1: ToArg>(&self, key: A1, bit: i64) -> Cmd<'_, i64, R, opts::Bitpos> {
-        Cmd::method(&self.receiver, &table::BITPOS, "BITPOS").val(key).val(bit)
+    pub fn bitpos<A1: ToArg>(&self, key: A1, bit: i64) -> R::Built<'_, i64, opts::Bitpos> {
+        R::build(self, Cmd::method(&self.receiver, &table::BITPOS, "BITPOS").val(key).val(bit))
     }
 
     /// Returns a bit value by offset.
@@ -136,8 +143,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: bitmap
     /// - ACL categories: @read, @bitmap, @fast
-    pub fn getbit<A1: ToArg>(&self, key: A1, offset: i64) -> Cmd<'_, bool, R, ()> {
-        Cmd::method(&self.receiver, &table::GETBIT, "GETBIT").val(key).val(offset)
+    pub fn getbit<A1: ToArg>(&self, key: A1, offset: i64) -> R::Built<'_, bool, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::GETBIT, "GETBIT").val(key).val(offset))
     }
 
     /// Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
@@ -150,8 +157,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: bitmap
     /// - ACL categories: @write, @bitmap, @slow
-    pub fn setbit<A1: ToArg>(&self, key: A1, offset: i64, value: i64) -> Cmd<'_, bool, R, ()> {
-        Cmd::method(&self.receiver, &table::SETBIT, "SETBIT").val(key).val(offset).val(value)
+    pub fn setbit<A1: ToArg>(&self, key: A1, offset: i64, value: i64) -> R::Built<'_, bool, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SETBIT, "SETBIT").val(key).val(offset).val(value),
+        )
     }
 }
 
@@ -170,6 +180,24 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bitcount> {
     /// `BIT`: one of `[BYTE | BIT]`, the last one called is sent, inside `[start end [BYTE | BIT]]`.
     pub fn bit(self) -> Self {
         self.opt(129).token("BIT")
+    }
+}
+
+/// The options of [`BITCOUNT`](Commands::bitcount), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Bitcount> {
+    /// `[start end [BYTE | BIT]]`.
+    pub fn start(self, start: i64, end: i64) -> Self {
+        self.map(|c| c.start(start, end))
+    }
+
+    /// `BYTE`: one of `[BYTE | BIT]`, the last one called is sent, inside `[start end [BYTE | BIT]]`.
+    pub fn byte(self) -> Self {
+        self.map(|c| c.byte())
+    }
+
+    /// `BIT`: one of `[BYTE | BIT]`, the last one called is sent, inside `[start end [BYTE | BIT]]`.
+    pub fn bit(self) -> Self {
+        self.map(|c| c.bit())
     }
 }
 
@@ -196,11 +224,42 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bitfield> {
     }
 }
 
+/// The options of [`BITFIELD`](Commands::bitfield), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Bitfield> {
+    /// `GET encoding offset`: one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`, the last one called is sent.
+    pub fn get<A1: ToArg>(self, encoding: A1, offset: i64) -> Self {
+        self.map(|c| c.get(encoding, offset))
+    }
+
+    /// `[OVERFLOW WRAP | SAT | FAIL]`: one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`, the last one called is sent.
+    pub fn overflow(self, overflow_block: args::Overflow) -> Self {
+        self.map(|c| c.overflow(overflow_block))
+    }
+
+    /// `SET encoding offset value`: one of `<SET encoding offset value | INCRBY encoding offset increment>`, the last one called is sent: one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`, the last one called is sent.
+    pub fn set<A1: ToArg>(self, encoding: A1, offset: i64, value: i64) -> Self {
+        self.map(|c| c.set(encoding, offset, value))
+    }
+
+    /// `INCRBY encoding offset increment`: one of `<SET encoding offset value | INCRBY encoding offset increment>`, the last one called is sent: one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`, the last one called is sent.
+    pub fn incrby<A1: ToArg>(self, encoding: A1, offset: i64, increment: i64) -> Self {
+        self.map(|c| c.incrby(encoding, offset, increment))
+    }
+}
+
 /// The options of [`BITFIELD_RO`](Commands::bitfield_ro).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::BitfieldRo> {
     /// `[GET encoding offset [GET encoding offset ...]]`; may be called more than once.
     pub fn get<A1: ToArg>(self, encoding: A1, offset: i64) -> Self {
         self.opt_repeat(128).token("GET").val(encoding).val(offset)
+    }
+}
+
+/// The options of [`BITFIELD_RO`](Commands::bitfield_ro), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::BitfieldRo> {
+    /// `[GET encoding offset [GET encoding offset ...]]`.
+    pub fn get<A1: ToArg>(self, encoding: A1, offset: i64) -> Self {
+        self.map(|c| c.get(encoding, offset))
     }
 }
 
@@ -224,5 +283,28 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bitpos> {
     /// `BIT`: one of `[BYTE | BIT]`, the last one called is sent, inside `[end [BYTE | BIT]]`, inside `[start [end [BYTE | BIT]]]`.
     pub fn bit(self) -> Self {
         self.opt(194).token("BIT")
+    }
+}
+
+/// The options of [`BITPOS`](Commands::bitpos), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Bitpos> {
+    /// `[start [end [BYTE | BIT]]]`.
+    pub fn start(self, start: i64) -> Self {
+        self.map(|c| c.start(start))
+    }
+
+    /// `[end [BYTE | BIT]]`, inside `[start [end [BYTE | BIT]]]`.
+    pub fn end(self, end: i64) -> Self {
+        self.map(|c| c.end(end))
+    }
+
+    /// `BYTE`: one of `[BYTE | BIT]`, the last one called is sent, inside `[end [BYTE | BIT]]`, inside `[start [end [BYTE | BIT]]]`.
+    pub fn byte(self) -> Self {
+        self.map(|c| c.byte())
+    }
+
+    /// `BIT`: one of `[BYTE | BIT]`, the last one called is sent, inside `[end [BYTE | BIT]]`, inside `[start [end [BYTE | BIT]]]`.
+    pub fn bit(self) -> Self {
+        self.map(|c| c.bit())
     }
 }

@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -53,8 +54,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @fast, @connection
-    pub fn asking(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::ASKING, "ASKING")
+    pub fn asking(&self) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::ASKING, "ASKING"))
     }
 
     /// Assigns new hash slots to a node.
@@ -67,10 +68,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the total number of hash slot arguments
     /// - Group: cluster
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn cluster_addslots<A1: ToArg>(&self, slots: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_ADDSLOTS, "CLUSTER")
-            .token("ADDSLOTS")
-            .val(slots)
+    pub fn cluster_addslots<A1: ToArg>(&self, slots: A1) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_ADDSLOTS, "CLUSTER")
+                .token("ADDSLOTS")
+                .val(slots),
+        )
     }
 
     /// Assigns new hash slot ranges to a node.
@@ -83,10 +87,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the total number of the slots between the start slot and end slot arguments.
     /// - Group: cluster
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn cluster_addslotsrange<A1: ToArg>(&self, ranges: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_ADDSLOTSRANGE, "CLUSTER")
-            .token("ADDSLOTSRANGE")
-            .val(ranges)
+    pub fn cluster_addslotsrange<A1: ToArg>(&self, ranges: A1) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_ADDSLOTSRANGE, "CLUSTER")
+                .token("ADDSLOTSRANGE")
+                .val(ranges),
+        )
     }
 
     /// Advances the cluster config epoch.
@@ -99,8 +106,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn cluster_bumpepoch(&self) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_BUMPEPOCH, "CLUSTER").token("BUMPEPOCH")
+    pub fn cluster_bumpepoch(&self) -> R::Built<'_, Bytes, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_BUMPEPOCH, "CLUSTER").token("BUMPEPOCH"),
+        )
     }
 
     /// Returns the number of active failure reports active for a node.
@@ -113,10 +123,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of failure reports
     /// - Group: cluster
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn cluster_count_failure_reports<A1: ToArg>(&self, node_id: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_COUNT_FAILURE_REPORTS, "CLUSTER")
-            .token("COUNT-FAILURE-REPORTS")
-            .val(node_id)
+    pub fn cluster_count_failure_reports<A1: ToArg>(&self, node_id: A1) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_COUNT_FAILURE_REPORTS, "CLUSTER")
+                .token("COUNT-FAILURE-REPORTS")
+                .val(node_id),
+        )
     }
 
     /// Returns the number of keys in a hash slot.
@@ -129,10 +142,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @slow
-    pub fn cluster_countkeysinslot(&self, slot: i64) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_COUNTKEYSINSLOT, "CLUSTER")
-            .token("COUNTKEYSINSLOT")
-            .val(slot)
+    pub fn cluster_countkeysinslot(&self, slot: i64) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_COUNTKEYSINSLOT, "CLUSTER")
+                .token("COUNTKEYSINSLOT")
+                .val(slot),
+        )
     }
 
     /// Sets hash slots as unbound for a node.
@@ -145,10 +161,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the total number of hash slot arguments
     /// - Group: cluster
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn cluster_delslots<A1: ToArg>(&self, slots: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_DELSLOTS, "CLUSTER")
-            .token("DELSLOTS")
-            .val(slots)
+    pub fn cluster_delslots<A1: ToArg>(&self, slots: A1) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_DELSLOTS, "CLUSTER")
+                .token("DELSLOTS")
+                .val(slots),
+        )
     }
 
     /// Sets hash slot ranges as unbound for a node.
@@ -161,10 +180,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the total number of the slots between the start slot and end slot arguments.
     /// - Group: cluster
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn cluster_delslotsrange<A1: ToArg>(&self, ranges: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_DELSLOTSRANGE, "CLUSTER")
-            .token("DELSLOTSRANGE")
-            .val(ranges)
+    pub fn cluster_delslotsrange<A1: ToArg>(&self, ranges: A1) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_DELSLOTSRANGE, "CLUSTER")
+                .token("DELSLOTSRANGE")
+                .val(ranges),
+        )
     }
 
     /// Forces a replica to perform a manual failover of its master.
@@ -179,8 +201,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @admin, @slow, @dangerous
     ///
     /// Options: [`opts::ClusterFailover`] (`.force(), .takeover()`).
-    pub fn cluster_failover(&self) -> Cmd<'_, (), R, opts::ClusterFailover> {
-        Cmd::method(&self.receiver, &table::CLUSTER_FAILOVER, "CLUSTER").token("FAILOVER")
+    pub fn cluster_failover(&self) -> R::Built<'_, (), opts::ClusterFailover> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_FAILOVER, "CLUSTER").token("FAILOVER"),
+        )
     }
 
     /// Deletes all slots information from a node.
@@ -193,8 +218,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn cluster_flushslots(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_FLUSHSLOTS, "CLUSTER").token("FLUSHSLOTS")
+    pub fn cluster_flushslots(&self) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_FLUSHSLOTS, "CLUSTER").token("FLUSHSLOTS"),
+        )
     }
 
     /// Removes a node from the nodes table.
@@ -207,8 +235,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn cluster_forget<A1: ToArg>(&self, node_id: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_FORGET, "CLUSTER").token("FORGET").val(node_id)
+    pub fn cluster_forget<A1: ToArg>(&self, node_id: A1) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_FORGET, "CLUSTER")
+                .token("FORGET")
+                .val(node_id),
+        )
     }
 
     /// Returns the key names in a hash slot.
@@ -221,11 +254,14 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of requested keys
     /// - Group: cluster
     /// - ACL categories: @slow
-    pub fn cluster_getkeysinslot(&self, slot: i64, count: i64) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_GETKEYSINSLOT, "CLUSTER")
-            .token("GETKEYSINSLOT")
-            .val(slot)
-            .val(count)
+    pub fn cluster_getkeysinslot(&self, slot: i64, count: i64) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_GETKEYSINSLOT, "CLUSTER")
+                .token("GETKEYSINSLOT")
+                .val(slot)
+                .val(count),
+        )
     }
 
     /// Returns helpful text about the different subcommands.
@@ -238,8 +274,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @slow
-    pub fn cluster_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_HELP, "CLUSTER").token("HELP")
+    pub fn cluster_help(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::CLUSTER_HELP, "CLUSTER").token("HELP"))
     }
 
     /// Returns information about the state of a node.
@@ -252,8 +288,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @slow
-    pub fn cluster_info(&self) -> Cmd<'_, String, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_INFO, "CLUSTER").token("INFO")
+    pub fn cluster_info(&self) -> R::Built<'_, String, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::CLUSTER_INFO, "CLUSTER").token("INFO"))
     }
 
     /// Returns the hash slot for a key.
@@ -266,8 +302,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of bytes in the key
     /// - Group: cluster
     /// - ACL categories: @slow
-    pub fn cluster_keyslot<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_KEYSLOT, "CLUSTER").token("KEYSLOT").val(key)
+    pub fn cluster_keyslot<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_KEYSLOT, "CLUSTER")
+                .token("KEYSLOT")
+                .val(key),
+        )
     }
 
     /// Returns a list of all TCP links to and from peer nodes.
@@ -280,8 +321,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the total number of Cluster nodes
     /// - Group: cluster
     /// - ACL categories: @slow
-    pub fn cluster_links(&self) -> Cmd<'_, Vec<Value>, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_LINKS, "CLUSTER").token("LINKS")
+    pub fn cluster_links(&self) -> R::Built<'_, Vec<Value>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::CLUSTER_LINKS, "CLUSTER").token("LINKS"))
     }
 
     /// Forces a node to handshake with another node.
@@ -296,8 +337,18 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @admin, @slow, @dangerous
     ///
     /// Options: [`opts::ClusterMeet`] (`.cluster_bus_port()`).
-    pub fn cluster_meet<A1: ToArg>(&self, ip: A1, port: i64) -> Cmd<'_, (), R, opts::ClusterMeet> {
-        Cmd::method(&self.receiver, &table::CLUSTER_MEET, "CLUSTER").token("MEET").val(ip).val(port)
+    pub fn cluster_meet<A1: ToArg>(
+        &self,
+        ip: A1,
+        port: i64,
+    ) -> R::Built<'_, (), opts::ClusterMeet> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_MEET, "CLUSTER")
+                .token("MEET")
+                .val(ip)
+                .val(port),
+        )
     }
 
     /// Returns the ID of a node.
@@ -310,8 +361,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @slow
-    pub fn cluster_myid(&self) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_MYID, "CLUSTER").token("MYID")
+    pub fn cluster_myid(&self) -> R::Built<'_, Bytes, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::CLUSTER_MYID, "CLUSTER").token("MYID"))
     }
 
     /// Returns the shard ID of a node.
@@ -324,8 +375,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @slow
-    pub fn cluster_myshardid(&self) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_MYSHARDID, "CLUSTER").token("MYSHARDID")
+    pub fn cluster_myshardid(&self) -> R::Built<'_, Bytes, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_MYSHARDID, "CLUSTER").token("MYSHARDID"),
+        )
     }
 
     /// Returns the cluster configuration for a node.
@@ -338,8 +392,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the total number of Cluster nodes
     /// - Group: cluster
     /// - ACL categories: @slow
-    pub fn cluster_nodes(&self) -> Cmd<'_, String, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_NODES, "CLUSTER").token("NODES")
+    pub fn cluster_nodes(&self) -> R::Built<'_, String, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::CLUSTER_NODES, "CLUSTER").token("NODES"))
     }
 
     /// Lists the replica nodes of a master node.
@@ -352,10 +406,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of replicas.
     /// - Group: cluster
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn cluster_replicas<A1: ToArg>(&self, node_id: A1) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_REPLICAS, "CLUSTER")
-            .token("REPLICAS")
-            .val(node_id)
+    pub fn cluster_replicas<A1: ToArg>(&self, node_id: A1) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_REPLICAS, "CLUSTER")
+                .token("REPLICAS")
+                .val(node_id),
+        )
     }
 
     /// Configure a node as replica of a master node.
@@ -368,10 +425,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn cluster_replicate<A1: ToArg>(&self, node_id: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_REPLICATE, "CLUSTER")
-            .token("REPLICATE")
-            .val(node_id)
+    pub fn cluster_replicate<A1: ToArg>(&self, node_id: A1) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_REPLICATE, "CLUSTER")
+                .token("REPLICATE")
+                .val(node_id),
+        )
     }
 
     /// Resets a node.
@@ -386,8 +446,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @admin, @slow, @dangerous
     ///
     /// Options: [`opts::ClusterReset`] (`.hard(), .soft()`).
-    pub fn cluster_reset(&self) -> Cmd<'_, (), R, opts::ClusterReset> {
-        Cmd::method(&self.receiver, &table::CLUSTER_RESET, "CLUSTER").token("RESET")
+    pub fn cluster_reset(&self) -> R::Built<'_, (), opts::ClusterReset> {
+        R::build(self, Cmd::method(&self.receiver, &table::CLUSTER_RESET, "CLUSTER").token("RESET"))
     }
 
     /// Forces a node to save the cluster configuration to disk.
@@ -400,8 +460,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn cluster_saveconfig(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_SAVECONFIG, "CLUSTER").token("SAVECONFIG")
+    pub fn cluster_saveconfig(&self) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_SAVECONFIG, "CLUSTER").token("SAVECONFIG"),
+        )
     }
 
     /// Sets the configuration epoch for a new node.
@@ -414,10 +477,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn cluster_set_config_epoch(&self, config_epoch: i64) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_SET_CONFIG_EPOCH, "CLUSTER")
-            .token("SET-CONFIG-EPOCH")
-            .val(config_epoch)
+    pub fn cluster_set_config_epoch(&self, config_epoch: i64) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_SET_CONFIG_EPOCH, "CLUSTER")
+                .token("SET-CONFIG-EPOCH")
+                .val(config_epoch),
+        )
     }
 
     /// Binds a hash slot to a node.
@@ -434,8 +500,13 @@ impl<R: Receiver> Commands<R> {
     /// One option of each of these sets is required: `importing / migrating / node / stable`.
     ///
     /// Options: [`opts::ClusterSetslot`] (`.importing(), .migrating(), .node(), .stable()`).
-    pub fn cluster_setslot(&self, slot: i64) -> Cmd<'_, (), R, opts::ClusterSetslot> {
-        Cmd::method(&self.receiver, &table::CLUSTER_SETSLOT, "CLUSTER").token("SETSLOT").val(slot)
+    pub fn cluster_setslot(&self, slot: i64) -> R::Built<'_, (), opts::ClusterSetslot> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_SETSLOT, "CLUSTER")
+                .token("SETSLOT")
+                .val(slot),
+        )
     }
 
     /// Returns the mapping of cluster slots to shards.
@@ -448,8 +519,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the total number of cluster nodes
     /// - Group: cluster
     /// - ACL categories: @slow
-    pub fn cluster_shards(&self) -> Cmd<'_, Vec<Value>, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_SHARDS, "CLUSTER").token("SHARDS")
+    pub fn cluster_shards(&self) -> R::Built<'_, Vec<Value>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_SHARDS, "CLUSTER").token("SHARDS"),
+        )
     }
 
     /// Lists the replica nodes of a master node.
@@ -464,8 +538,13 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Deprecated since 5.0.0: use 'CLUSTER REPLICAS'
     #[deprecated(note = "use CLUSTER REPLICAS")]
-    pub fn cluster_slaves<A1: ToArg>(&self, node_id: A1) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_SLAVES, "CLUSTER").token("SLAVES").val(node_id)
+    pub fn cluster_slaves<A1: ToArg>(&self, node_id: A1) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLUSTER_SLAVES, "CLUSTER")
+                .token("SLAVES")
+                .val(node_id),
+        )
     }
 
     /// Returns the mapping of cluster slots to nodes.
@@ -480,8 +559,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow
     /// - Deprecated since 7.0.0: use 'CLUSTER SHARDS'
     #[deprecated(note = "use CLUSTER SHARDS")]
-    pub fn cluster_slots(&self) -> Cmd<'_, Vec<Value>, R, ()> {
-        Cmd::method(&self.receiver, &table::CLUSTER_SLOTS, "CLUSTER").token("SLOTS")
+    pub fn cluster_slots(&self) -> R::Built<'_, Vec<Value>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::CLUSTER_SLOTS, "CLUSTER").token("SLOTS"))
     }
 
     /// Enables read-only queries for a connection to a Redis Cluster replica node.
@@ -494,8 +573,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @fast, @connection
-    pub fn readonly(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::READONLY, "READONLY")
+    pub fn readonly(&self) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::READONLY, "READONLY"))
     }
 
     /// Enables read-write queries for a connection to a Reids Cluster replica node.
@@ -508,8 +587,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: cluster
     /// - ACL categories: @fast, @connection
-    pub fn readwrite(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::READWRITE, "READWRITE")
+    pub fn readwrite(&self) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::READWRITE, "READWRITE"))
     }
 }
 
@@ -526,11 +605,32 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClusterFailover> {
     }
 }
 
+/// The options of [`CLUSTER FAILOVER`](Commands::cluster_failover), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::ClusterFailover> {
+    /// `FORCE`: one of `[FORCE | TAKEOVER]`, the last one called is sent.
+    pub fn force(self) -> Self {
+        self.map(|c| c.force())
+    }
+
+    /// `TAKEOVER`: one of `[FORCE | TAKEOVER]`, the last one called is sent.
+    pub fn takeover(self) -> Self {
+        self.map(|c| c.takeover())
+    }
+}
+
 /// The options of [`CLUSTER MEET`](Commands::cluster_meet).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClusterMeet> {
     /// `[cluster-bus-port]`.
     pub fn cluster_bus_port(self, cluster_bus_port: i64) -> Self {
         self.opt(192).val(cluster_bus_port)
+    }
+}
+
+/// The options of [`CLUSTER MEET`](Commands::cluster_meet), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::ClusterMeet> {
+    /// `[cluster-bus-port]`.
+    pub fn cluster_bus_port(self, cluster_bus_port: i64) -> Self {
+        self.map(|c| c.cluster_bus_port(cluster_bus_port))
     }
 }
 
@@ -544,6 +644,19 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClusterReset> {
     /// `SOFT`: one of `[HARD | SOFT]`, the last one called is sent.
     pub fn soft(self) -> Self {
         self.opt(64).token("SOFT")
+    }
+}
+
+/// The options of [`CLUSTER RESET`](Commands::cluster_reset), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::ClusterReset> {
+    /// `HARD`: one of `[HARD | SOFT]`, the last one called is sent.
+    pub fn hard(self) -> Self {
+        self.map(|c| c.hard())
+    }
+
+    /// `SOFT`: one of `[HARD | SOFT]`, the last one called is sent.
+    pub fn soft(self) -> Self {
+        self.map(|c| c.soft())
     }
 }
 
@@ -567,5 +680,28 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClusterSetslot> {
     /// `STABLE`: one of `<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`, the last one called is sent.
     pub fn stable(self) -> Self {
         self.opt(128).token("STABLE")
+    }
+}
+
+/// The options of [`CLUSTER SETSLOT`](Commands::cluster_setslot), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::ClusterSetslot> {
+    /// `IMPORTING node-id`: one of `<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`, the last one called is sent.
+    pub fn importing<A1: ToArg>(self, importing: A1) -> Self {
+        self.map(|c| c.importing(importing))
+    }
+
+    /// `MIGRATING node-id`: one of `<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`, the last one called is sent.
+    pub fn migrating<A1: ToArg>(self, migrating: A1) -> Self {
+        self.map(|c| c.migrating(migrating))
+    }
+
+    /// `NODE node-id`: one of `<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`, the last one called is sent.
+    pub fn node<A1: ToArg>(self, node: A1) -> Self {
+        self.map(|c| c.node(node))
+    }
+
+    /// `STABLE`: one of `<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`, the last one called is sent.
+    pub fn stable(self) -> Self {
+        self.map(|c| c.stable())
     }
 }

@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -53,8 +54,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of fields to be removed.
     /// - Group: hash
     /// - ACL categories: @write, @hash, @fast
-    pub fn hdel<A1: ToArg, A2: ToArg>(&self, key: A1, fields: A2) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::HDEL, "HDEL").val(key).val(fields)
+    pub fn hdel<A1: ToArg, A2: ToArg>(&self, key: A1, fields: A2) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::HDEL, "HDEL").val(key).val(fields))
     }
 
     /// Determines whether a field exists in a hash.
@@ -67,8 +68,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: hash
     /// - ACL categories: @read, @hash, @fast
-    pub fn hexists<A1: ToArg, A2: ToArg>(&self, key: A1, field: A2) -> Cmd<'_, bool, R, ()> {
-        Cmd::method(&self.receiver, &table::HEXISTS, "HEXISTS").val(key).val(field)
+    pub fn hexists<A1: ToArg, A2: ToArg>(&self, key: A1, field: A2) -> R::Built<'_, bool, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::HEXISTS, "HEXISTS").val(key).val(field))
     }
 
     /// Returns the value of a field in a hash.
@@ -81,8 +82,12 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: hash
     /// - ACL categories: @read, @hash, @fast
-    pub fn hget<A1: ToArg, A2: ToArg>(&self, key: A1, field: A2) -> Cmd<'_, Option<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::HGET, "HGET").val(key).val(field)
+    pub fn hget<A1: ToArg, A2: ToArg>(
+        &self,
+        key: A1,
+        field: A2,
+    ) -> R::Built<'_, Option<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::HGET, "HGET").val(key).val(field))
     }
 
     /// Returns all fields and values in a hash.
@@ -95,8 +100,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the size of the hash.
     /// - Group: hash
     /// - ACL categories: @read, @hash, @slow
-    pub fn hgetall<A1: ToArg>(&self, key: A1) -> Cmd<'_, HashMap<Bytes, Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::HGETALL, "HGETALL").val(key)
+    pub fn hgetall<A1: ToArg>(&self, key: A1) -> R::Built<'_, HashMap<Bytes, Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::HGETALL, "HGETALL").val(key))
     }
 
     /// Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.
@@ -114,8 +119,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         field: A2,
         increment: i64,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::HINCRBY, "HINCRBY").val(key).val(field).val(increment)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::HINCRBY, "HINCRBY")
+                .val(key)
+                .val(field)
+                .val(increment),
+        )
     }
 
     /// Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.
@@ -133,11 +144,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         field: A2,
         increment: f64,
-    ) -> Cmd<'_, f64, R, ()> {
-        Cmd::method(&self.receiver, &table::HINCRBYFLOAT, "HINCRBYFLOAT")
-            .val(key)
-            .val(field)
-            .val(increment)
+    ) -> R::Built<'_, f64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::HINCRBYFLOAT, "HINCRBYFLOAT")
+                .val(key)
+                .val(field)
+                .val(increment),
+        )
     }
 
     /// Returns all fields in a hash.
@@ -150,8 +164,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the size of the hash.
     /// - Group: hash
     /// - ACL categories: @read, @hash, @slow
-    pub fn hkeys<A1: ToArg>(&self, key: A1) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::HKEYS, "HKEYS").val(key)
+    pub fn hkeys<A1: ToArg>(&self, key: A1) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::HKEYS, "HKEYS").val(key))
     }
 
     /// Returns the number of fields in a hash.
@@ -164,8 +178,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: hash
     /// - ACL categories: @read, @hash, @fast
-    pub fn hlen<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::HLEN, "HLEN").val(key)
+    pub fn hlen<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::HLEN, "HLEN").val(key))
     }
 
     /// Returns the values of all fields in a hash.
@@ -182,8 +196,8 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         fields: A2,
-    ) -> Cmd<'_, Vec<Option<Bytes>>, R, ()> {
-        Cmd::method(&self.receiver, &table::HMGET, "HMGET").val(key).val(fields)
+    ) -> R::Built<'_, Vec<Option<Bytes>>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::HMGET, "HMGET").val(key).val(fields))
     }
 
     /// Sets the values of multiple fields.
@@ -198,8 +212,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @hash, @fast
     /// - Deprecated since 4.0.0: use 'HSET' with multiple field-value pairs
     #[deprecated(note = "use HSET with multiple field-value pairs")]
-    pub fn hmset<A1: ToArg, A2: ToArg>(&self, key: A1, data: A2) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::HMSET, "HMSET").val(key).val(data)
+    pub fn hmset<A1: ToArg, A2: ToArg>(&self, key: A1, data: A2) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::HMSET, "HMSET").val(key).val(data))
     }
 
     /// Returns one or more random fields from a hash.
@@ -214,8 +228,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @hash, @slow
     ///
     /// Options: [`opts::Hrandfield`] (`.count(), .count_withvalues()`).
-    pub fn hrandfield<A1: ToArg>(&self, key: A1) -> Cmd<'_, Option<Bytes>, R, opts::Hrandfield> {
-        Cmd::method(&self.receiver, &table::HRANDFIELD, "HRANDFIELD").val(key)
+    pub fn hrandfield<A1: ToArg>(&self, key: A1) -> R::Built<'_, Option<Bytes>, opts::Hrandfield> {
+        R::build(self, Cmd::method(&self.receiver, &table::HRANDFIELD, "HRANDFIELD").val(key))
     }
 
     /// Iterates over fields and values of a hash.
@@ -234,8 +248,8 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         cursor: u64,
-    ) -> Cmd<'_, crate::replies::ScanPage<(Bytes, Bytes)>, R, opts::Hscan> {
-        Cmd::method(&self.receiver, &table::HSCAN, "HSCAN").val(key).val(cursor)
+    ) -> R::Built<'_, crate::replies::ScanPage<(Bytes, Bytes)>, opts::Hscan> {
+        R::build(self, Cmd::method(&self.receiver, &table::HSCAN, "HSCAN").val(key).val(cursor))
     }
 
     /// Creates or modifies the value of a field in a hash.
@@ -248,8 +262,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.
     /// - Group: hash
     /// - ACL categories: @write, @hash, @fast
-    pub fn hset<A1: ToArg, A2: ToArg>(&self, key: A1, data: A2) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::HSET, "HSET").val(key).val(data)
+    pub fn hset<A1: ToArg, A2: ToArg>(&self, key: A1, data: A2) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::HSET, "HSET").val(key).val(data))
     }
 
     /// Sets the value of a field in a hash only when the field doesn't exist.
@@ -267,8 +281,11 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         field: A2,
         value: A3,
-    ) -> Cmd<'_, bool, R, ()> {
-        Cmd::method(&self.receiver, &table::HSETNX, "HSETNX").val(key).val(field).val(value)
+    ) -> R::Built<'_, bool, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::HSETNX, "HSETNX").val(key).val(field).val(value),
+        )
     }
 
     /// Returns the length of the value of a field.
@@ -281,8 +298,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: hash
     /// - ACL categories: @read, @hash, @fast
-    pub fn hstrlen<A1: ToArg, A2: ToArg>(&self, key: A1, field: A2) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::HSTRLEN, "HSTRLEN").val(key).val(field)
+    pub fn hstrlen<A1: ToArg, A2: ToArg>(&self, key: A1, field: A2) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::HSTRLEN, "HSTRLEN").val(key).val(field))
     }
 
     /// Returns all values in a hash.
@@ -295,8 +312,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the size of the hash.
     /// - Group: hash
     /// - ACL categories: @read, @hash, @slow
-    pub fn hvals<A1: ToArg>(&self, key: A1) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::HVALS, "HVALS").val(key)
+    pub fn hvals<A1: ToArg>(&self, key: A1) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::HVALS, "HVALS").val(key))
     }
 }
 
@@ -317,6 +334,19 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Hrandfield> {
     }
 }
 
+/// The options of [`HRANDFIELD`](Commands::hrandfield), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Hrandfield> {
+    /// `[count [WITHVALUES]]`.
+    pub fn count(self, count: i64) -> Queued<'r, Vec<Bytes>, opts::Hrandfield> {
+        self.map(|c| c.count(count))
+    }
+
+    /// `[count [WITHVALUES]]`.
+    pub fn count_withvalues(self, count: i64) -> Queued<'r, Vec<(Bytes, Bytes)>, opts::Hrandfield> {
+        self.map(|c| c.count_withvalues(count))
+    }
+}
+
 /// The options of [`HSCAN`](Commands::hscan).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Hscan> {
     /// `[MATCH pattern]`.
@@ -327,5 +357,18 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Hscan> {
     /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(256).token("COUNT").val(count)
+    }
+}
+
+/// The options of [`HSCAN`](Commands::hscan), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Hscan> {
+    /// `[MATCH pattern]`.
+    pub fn match_<A1: ToArg>(self, pattern: A1) -> Self {
+        self.map(|c| c.match_(pattern))
+    }
+
+    /// `[COUNT count]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
     }
 }

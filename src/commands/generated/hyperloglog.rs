@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -53,8 +54,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1) to add every element.
     /// - Group: hyperloglog
     /// - ACL categories: @write, @hyperloglog, @fast
-    pub fn pfadd<A1: ToArg, A2: ToArg>(&self, key: A1, elements: A2) -> Cmd<'_, bool, R, ()> {
-        Cmd::method(&self.receiver, &table::PFADD, "PFADD").val(key).val(elements)
+    pub fn pfadd<A1: ToArg, A2: ToArg>(&self, key: A1, elements: A2) -> R::Built<'_, bool, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::PFADD, "PFADD").val(key).val(elements))
     }
 
     /// Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
@@ -67,8 +68,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.
     /// - Group: hyperloglog
     /// - ACL categories: @read, @hyperloglog, @slow
-    pub fn pfcount<A1: ToArg>(&self, keys: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::PFCOUNT, "PFCOUNT").val(keys)
+    pub fn pfcount<A1: ToArg>(&self, keys: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::PFCOUNT, "PFCOUNT").val(keys))
     }
 
     /// Internal commands for debugging HyperLogLog values.
@@ -81,8 +82,15 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: N/A
     /// - Group: hyperloglog
     /// - ACL categories: @write, @hyperloglog, @admin, @slow, @dangerous
-    pub fn pfdebug<A1: ToArg, A2: ToArg>(&self, subcommand: A1, key: A2) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::PFDEBUG, "PFDEBUG").val(subcommand).val(key)
+    pub fn pfdebug<A1: ToArg, A2: ToArg>(
+        &self,
+        subcommand: A1,
+        key: A2,
+    ) -> R::Built<'_, Value, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::PFDEBUG, "PFDEBUG").val(subcommand).val(key),
+        )
     }
 
     /// Merges one or more HyperLogLog values into a single key.
@@ -95,8 +103,15 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
     /// - Group: hyperloglog
     /// - ACL categories: @write, @hyperloglog, @slow
-    pub fn pfmerge<A1: ToArg, A2: ToArg>(&self, destkey: A1, sourcekeys: A2) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::PFMERGE, "PFMERGE").val(destkey).val(sourcekeys)
+    pub fn pfmerge<A1: ToArg, A2: ToArg>(
+        &self,
+        destkey: A1,
+        sourcekeys: A2,
+    ) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::PFMERGE, "PFMERGE").val(destkey).val(sourcekeys),
+        )
     }
 
     /// An internal command for testing HyperLogLog values.
@@ -109,7 +124,7 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: N/A
     /// - Group: hyperloglog
     /// - ACL categories: @hyperloglog, @admin, @slow, @dangerous
-    pub fn pfselftest(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::PFSELFTEST, "PFSELFTEST")
+    pub fn pfselftest(&self) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::PFSELFTEST, "PFSELFTEST"))
     }
 }

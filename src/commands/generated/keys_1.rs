@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -59,8 +60,11 @@ impl<R: Receiver> Commands<R> {
         &self,
         source: A1,
         destination: A2,
-    ) -> Cmd<'_, bool, R, opts::Copy> {
-        Cmd::method(&self.receiver, &table::COPY, "COPY").val(source).val(destination)
+    ) -> R::Built<'_, bool, opts::Copy> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::COPY, "COPY").val(source).val(destination),
+        )
     }
 
     /// Deletes one or more keys.
@@ -73,8 +77,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).
     /// - Group: generic
     /// - ACL categories: @keyspace, @write, @slow
-    pub fn del<A1: ToArg>(&self, keys: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::DEL, "DEL").val(keys)
+    pub fn del<A1: ToArg>(&self, keys: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::DEL, "DEL").val(keys))
     }
 
     /// Returns a serialized representation of the value stored at a key.
@@ -87,8 +91,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @slow
-    pub fn dump<A1: ToArg>(&self, key: A1) -> Cmd<'_, Option<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::DUMP, "DUMP").val(key)
+    pub fn dump<A1: ToArg>(&self, key: A1) -> R::Built<'_, Option<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::DUMP, "DUMP").val(key))
     }
 
     /// Determines whether one or more keys exist.
@@ -101,8 +105,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of keys to check.
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @fast
-    pub fn exists<A1: ToArg>(&self, keys: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::EXISTS, "EXISTS").val(keys)
+    pub fn exists<A1: ToArg>(&self, keys: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::EXISTS, "EXISTS").val(keys))
     }
 
     /// Sets the expiration time of a key in seconds.
@@ -117,8 +121,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @keyspace, @write, @fast
     ///
     /// Options: [`opts::Expire`] (`.nx(), .xx(), .gt(), .lt()`).
-    pub fn expire<A1: ToArg>(&self, key: A1, seconds: i64) -> Cmd<'_, bool, R, opts::Expire> {
-        Cmd::method(&self.receiver, &table::EXPIRE, "EXPIRE").val(key).val(seconds)
+    pub fn expire<A1: ToArg>(&self, key: A1, seconds: i64) -> R::Built<'_, bool, opts::Expire> {
+        R::build(self, Cmd::method(&self.receiver, &table::EXPIRE, "EXPIRE").val(key).val(seconds))
     }
 
     /// Sets the expiration time of a key to a Unix timestamp.
@@ -137,8 +141,13 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         unix_time_seconds: i64,
-    ) -> Cmd<'_, bool, R, opts::Expireat> {
-        Cmd::method(&self.receiver, &table::EXPIREAT, "EXPIREAT").val(key).val(unix_time_seconds)
+    ) -> R::Built<'_, bool, opts::Expireat> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::EXPIREAT, "EXPIREAT")
+                .val(key)
+                .val(unix_time_seconds),
+        )
     }
 
     /// Returns the expiration time of a key as a Unix timestamp.
@@ -151,8 +160,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @fast
-    pub fn expiretime<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::EXPIRETIME, "EXPIRETIME").val(key)
+    pub fn expiretime<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::EXPIRETIME, "EXPIRETIME").val(key))
     }
 
     /// Returns all key names that match a pattern.
@@ -165,8 +174,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @slow, @dangerous
-    pub fn keys<A1: ToArg>(&self, pattern: A1) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::KEYS, "KEYS").val(pattern)
+    pub fn keys<A1: ToArg>(&self, pattern: A1) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::KEYS, "KEYS").val(pattern))
     }
 
     /// Atomically transfers a key from one Redis instance to another.
@@ -188,13 +197,16 @@ impl<R: Receiver> Commands<R> {
         key_selector: A2,
         destination_db: i64,
         timeout: i64,
-    ) -> Cmd<'_, String, R, opts::Migrate> {
-        Cmd::method(&self.receiver, &table::MIGRATE, "MIGRATE")
-            .val(host)
-            .val(port)
-            .val(key_selector)
-            .val(destination_db)
-            .val(timeout)
+    ) -> R::Built<'_, String, opts::Migrate> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::MIGRATE, "MIGRATE")
+                .val(host)
+                .val(port)
+                .val(key_selector)
+                .val(destination_db)
+                .val(timeout),
+        )
     }
 
     /// Moves a key to another database.
@@ -207,8 +219,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @write, @fast
-    pub fn move_<A1: ToArg>(&self, key: A1, db: i64) -> Cmd<'_, bool, R, ()> {
-        Cmd::method(&self.receiver, &table::MOVE, "MOVE").val(key).val(db)
+    pub fn move_<A1: ToArg>(&self, key: A1, db: i64) -> R::Built<'_, bool, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::MOVE, "MOVE").val(key).val(db))
     }
 
     /// Returns the internal encoding of a Redis object.
@@ -221,8 +233,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @slow
-    pub fn object_encoding<A1: ToArg>(&self, key: A1) -> Cmd<'_, Option<String>, R, ()> {
-        Cmd::method(&self.receiver, &table::OBJECT_ENCODING, "OBJECT").token("ENCODING").val(key)
+    pub fn object_encoding<A1: ToArg>(&self, key: A1) -> R::Built<'_, Option<String>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::OBJECT_ENCODING, "OBJECT")
+                .token("ENCODING")
+                .val(key),
+        )
     }
 
     /// Returns the logarithmic access frequency counter of a Redis object.
@@ -235,8 +252,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @slow
-    pub fn object_freq<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::OBJECT_FREQ, "OBJECT").token("FREQ").val(key)
+    pub fn object_freq<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::OBJECT_FREQ, "OBJECT").token("FREQ").val(key),
+        )
     }
 
     /// Returns helpful text about the different subcommands.
@@ -249,8 +269,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @slow
-    pub fn object_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::OBJECT_HELP, "OBJECT").token("HELP")
+    pub fn object_help(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::OBJECT_HELP, "OBJECT").token("HELP"))
     }
 
     /// Returns the time since the last access to a Redis object.
@@ -263,8 +283,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @slow
-    pub fn object_idletime<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::OBJECT_IDLETIME, "OBJECT").token("IDLETIME").val(key)
+    pub fn object_idletime<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::OBJECT_IDLETIME, "OBJECT")
+                .token("IDLETIME")
+                .val(key),
+        )
     }
 
     /// Returns the reference count of a value of a key.
@@ -277,8 +302,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @slow
-    pub fn object_refcount<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::OBJECT_REFCOUNT, "OBJECT").token("REFCOUNT").val(key)
+    pub fn object_refcount<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::OBJECT_REFCOUNT, "OBJECT")
+                .token("REFCOUNT")
+                .val(key),
+        )
     }
 
     /// Removes the expiration time of a key.
@@ -291,8 +321,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @write, @fast
-    pub fn persist<A1: ToArg>(&self, key: A1) -> Cmd<'_, bool, R, ()> {
-        Cmd::method(&self.receiver, &table::PERSIST, "PERSIST").val(key)
+    pub fn persist<A1: ToArg>(&self, key: A1) -> R::Built<'_, bool, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::PERSIST, "PERSIST").val(key))
     }
 
     /// Sets the expiration time of a key in milliseconds.
@@ -311,8 +341,11 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         milliseconds: i64,
-    ) -> Cmd<'_, bool, R, opts::Pexpire> {
-        Cmd::method(&self.receiver, &table::PEXPIRE, "PEXPIRE").val(key).val(milliseconds)
+    ) -> R::Built<'_, bool, opts::Pexpire> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::PEXPIRE, "PEXPIRE").val(key).val(milliseconds),
+        )
     }
 }
 
@@ -326,6 +359,19 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Copy> {
     /// `[REPLACE]`.
     pub fn replace(self) -> Self {
         self.opt(256).token("REPLACE")
+    }
+}
+
+/// The options of [`COPY`](Commands::copy), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Copy> {
+    /// `[DB destination-db]`.
+    pub fn db(self, destination_db: i64) -> Self {
+        self.map(|c| c.db(destination_db))
+    }
+
+    /// `[REPLACE]`.
+    pub fn replace(self) -> Self {
+        self.map(|c| c.replace())
     }
 }
 
@@ -352,6 +398,29 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Expire> {
     }
 }
 
+/// The options of [`EXPIRE`](Commands::expire), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Expire> {
+    /// `NX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn nx(self) -> Self {
+        self.map(|c| c.nx())
+    }
+
+    /// `XX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn xx(self) -> Self {
+        self.map(|c| c.xx())
+    }
+
+    /// `GT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn gt(self) -> Self {
+        self.map(|c| c.gt())
+    }
+
+    /// `LT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn lt(self) -> Self {
+        self.map(|c| c.lt())
+    }
+}
+
 /// The options of [`EXPIREAT`](Commands::expireat).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Expireat> {
     /// `NX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
@@ -372,6 +441,29 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Expireat> {
     /// `LT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn lt(self) -> Self {
         self.opt(192).token("LT")
+    }
+}
+
+/// The options of [`EXPIREAT`](Commands::expireat), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Expireat> {
+    /// `NX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn nx(self) -> Self {
+        self.map(|c| c.nx())
+    }
+
+    /// `XX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn xx(self) -> Self {
+        self.map(|c| c.xx())
+    }
+
+    /// `GT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn gt(self) -> Self {
+        self.map(|c| c.gt())
+    }
+
+    /// `LT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn lt(self) -> Self {
+        self.map(|c| c.lt())
     }
 }
 
@@ -403,6 +495,34 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Migrate> {
     }
 }
 
+/// The options of [`MIGRATE`](Commands::migrate), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Migrate> {
+    /// `[COPY]`.
+    pub fn copy(self) -> Self {
+        self.map(|c| c.copy())
+    }
+
+    /// `[REPLACE]`.
+    pub fn replace(self) -> Self {
+        self.map(|c| c.replace())
+    }
+
+    /// `AUTH password`: one of `[AUTH password | AUTH2 username password]`, the last one called is sent.
+    pub fn auth<A1: ToArg>(self, auth: A1) -> Self {
+        self.map(|c| c.auth(auth))
+    }
+
+    /// `AUTH2 username password`: one of `[AUTH password | AUTH2 username password]`, the last one called is sent.
+    pub fn auth2<A1: ToArg, A2: ToArg>(self, username: A1, password: A2) -> Self {
+        self.map(|c| c.auth2(username, password))
+    }
+
+    /// `[KEYS key [key ...]]`.
+    pub fn keys<A1: ToArg>(self, keys: A1) -> Self {
+        self.map(|c| c.keys(keys))
+    }
+}
+
 /// The options of [`PEXPIRE`](Commands::pexpire).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Pexpire> {
     /// `NX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
@@ -423,5 +543,28 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Pexpire> {
     /// `LT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
     pub fn lt(self) -> Self {
         self.opt(192).token("LT")
+    }
+}
+
+/// The options of [`PEXPIRE`](Commands::pexpire), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Pexpire> {
+    /// `NX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn nx(self) -> Self {
+        self.map(|c| c.nx())
+    }
+
+    /// `XX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn xx(self) -> Self {
+        self.map(|c| c.xx())
+    }
+
+    /// `GT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn gt(self) -> Self {
+        self.map(|c| c.gt())
+    }
+
+    /// `LT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn lt(self) -> Self {
+        self.map(|c| c.lt())
     }
 }

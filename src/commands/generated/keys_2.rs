@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -59,10 +60,13 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         unix_time_milliseconds: i64,
-    ) -> Cmd<'_, bool, R, opts::Pexpireat> {
-        Cmd::method(&self.receiver, &table::PEXPIREAT, "PEXPIREAT")
-            .val(key)
-            .val(unix_time_milliseconds)
+    ) -> R::Built<'_, bool, opts::Pexpireat> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::PEXPIREAT, "PEXPIREAT")
+                .val(key)
+                .val(unix_time_milliseconds),
+        )
     }
 
     /// Returns the expiration time of a key as a Unix milliseconds timestamp.
@@ -75,8 +79,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @fast
-    pub fn pexpiretime<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::PEXPIRETIME, "PEXPIRETIME").val(key)
+    pub fn pexpiretime<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::PEXPIRETIME, "PEXPIRETIME").val(key))
     }
 
     /// Returns the expiration time in milliseconds of a key.
@@ -89,8 +93,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @fast
-    pub fn pttl<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::PTTL, "PTTL").val(key)
+    pub fn pttl<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::PTTL, "PTTL").val(key))
     }
 
     /// Returns a random key name from the database.
@@ -103,8 +107,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @slow
-    pub fn randomkey(&self) -> Cmd<'_, Option<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::RANDOMKEY, "RANDOMKEY")
+    pub fn randomkey(&self) -> R::Built<'_, Option<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::RANDOMKEY, "RANDOMKEY"))
     }
 
     /// Renames a key and overwrites the destination.
@@ -117,8 +121,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @write, @slow
-    pub fn rename<A1: ToArg, A2: ToArg>(&self, key: A1, newkey: A2) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::RENAME, "RENAME").val(key).val(newkey)
+    pub fn rename<A1: ToArg, A2: ToArg>(&self, key: A1, newkey: A2) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::RENAME, "RENAME").val(key).val(newkey))
     }
 
     /// Renames a key only when the target key name doesn't exist.
@@ -131,8 +135,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @write, @fast
-    pub fn renamenx<A1: ToArg, A2: ToArg>(&self, key: A1, newkey: A2) -> Cmd<'_, bool, R, ()> {
-        Cmd::method(&self.receiver, &table::RENAMENX, "RENAMENX").val(key).val(newkey)
+    pub fn renamenx<A1: ToArg, A2: ToArg>(&self, key: A1, newkey: A2) -> R::Built<'_, bool, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::RENAMENX, "RENAMENX").val(key).val(newkey),
+        )
     }
 
     /// Creates a key from the serialized representation of a value.
@@ -152,11 +159,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         ttl: i64,
         serialized_value: A2,
-    ) -> Cmd<'_, (), R, opts::Restore> {
-        Cmd::method(&self.receiver, &table::RESTORE, "RESTORE")
-            .val(key)
-            .val(ttl)
-            .val(serialized_value)
+    ) -> R::Built<'_, (), opts::Restore> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::RESTORE, "RESTORE")
+                .val(key)
+                .val(ttl)
+                .val(serialized_value),
+        )
     }
 
     /// Iterates over the key names in the database.
@@ -171,8 +181,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @keyspace, @read, @slow
     ///
     /// Options: [`opts::Scan`] (`.match_(), .count(), .type_()`).
-    pub fn scan(&self, cursor: u64) -> Cmd<'_, crate::replies::ScanPage<Bytes>, R, opts::Scan> {
-        Cmd::method(&self.receiver, &table::SCAN, "SCAN").val(cursor)
+    pub fn scan(&self, cursor: u64) -> R::Built<'_, crate::replies::ScanPage<Bytes>, opts::Scan> {
+        R::build(self, Cmd::method(&self.receiver, &table::SCAN, "SCAN").val(cursor))
     }
 
     /// Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
@@ -187,8 +197,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @set, @sortedset, @list, @slow, @dangerous
     ///
     /// Options: [`opts::Sort`] (`.by(), .limit(), .get(), .asc(), .desc(), .alpha(), .store()`).
-    pub fn sort<A1: ToArg>(&self, key: A1) -> Cmd<'_, Vec<Bytes>, R, opts::Sort> {
-        Cmd::method(&self.receiver, &table::SORT, "SORT").val(key)
+    pub fn sort<A1: ToArg>(&self, key: A1) -> R::Built<'_, Vec<Bytes>, opts::Sort> {
+        R::build(self, Cmd::method(&self.receiver, &table::SORT, "SORT").val(key))
     }
 
     /// Returns the sorted elements of a list, a set, or a sorted set.
@@ -203,8 +213,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @set, @sortedset, @list, @slow, @dangerous
     ///
     /// Options: [`opts::SortRo`] (`.by(), .limit(), .get(), .asc(), .desc(), .alpha()`).
-    pub fn sort_ro<A1: ToArg>(&self, key: A1) -> Cmd<'_, Vec<Bytes>, R, opts::SortRo> {
-        Cmd::method(&self.receiver, &table::SORT_RO, "SORT_RO").val(key)
+    pub fn sort_ro<A1: ToArg>(&self, key: A1) -> R::Built<'_, Vec<Bytes>, opts::SortRo> {
+        R::build(self, Cmd::method(&self.receiver, &table::SORT_RO, "SORT_RO").val(key))
     }
 
     /// Returns the number of existing keys out of those specified after updating the time they were last accessed.
@@ -217,8 +227,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of keys that will be touched.
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @fast
-    pub fn touch<A1: ToArg>(&self, keys: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::TOUCH, "TOUCH").val(keys)
+    pub fn touch<A1: ToArg>(&self, keys: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::TOUCH, "TOUCH").val(keys))
     }
 
     /// Returns the expiration time in seconds of a key.
@@ -231,8 +241,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @fast
-    pub fn ttl<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::TTL, "TTL").val(key)
+    pub fn ttl<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::TTL, "TTL").val(key))
     }
 
     /// Determines the type of value stored at a key.
@@ -245,8 +255,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @keyspace, @read, @fast
-    pub fn type_<A1: ToArg>(&self, key: A1) -> Cmd<'_, String, R, ()> {
-        Cmd::method(&self.receiver, &table::TYPE, "TYPE").val(key)
+    pub fn type_<A1: ToArg>(&self, key: A1) -> R::Built<'_, String, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::TYPE, "TYPE").val(key))
     }
 
     /// Asynchronously deletes one or more keys.
@@ -259,8 +269,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.
     /// - Group: generic
     /// - ACL categories: @keyspace, @write, @fast
-    pub fn unlink<A1: ToArg>(&self, keys: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::UNLINK, "UNLINK").val(keys)
+    pub fn unlink<A1: ToArg>(&self, keys: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::UNLINK, "UNLINK").val(keys))
     }
 
     /// Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
@@ -273,8 +283,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: generic
     /// - ACL categories: @slow, @connection
-    pub fn wait(&self, numreplicas: i64, timeout: i64) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::WAIT, "WAIT").val(numreplicas).val(timeout)
+    pub fn wait(&self, numreplicas: i64, timeout: i64) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::WAIT, "WAIT").val(numreplicas).val(timeout),
+        )
     }
 
     /// Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the master and/or replicas.
@@ -292,11 +305,14 @@ impl<R: Receiver> Commands<R> {
         numlocal: i64,
         numreplicas: i64,
         timeout: i64,
-    ) -> Cmd<'_, (i64, f64), R, ()> {
-        Cmd::method(&self.receiver, &table::WAITAOF, "WAITAOF")
-            .val(numlocal)
-            .val(numreplicas)
-            .val(timeout)
+    ) -> R::Built<'_, (i64, f64), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::WAITAOF, "WAITAOF")
+                .val(numlocal)
+                .val(numreplicas)
+                .val(timeout),
+        )
     }
 }
 
@@ -323,6 +339,29 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Pexpireat> {
     }
 }
 
+/// The options of [`PEXPIREAT`](Commands::pexpireat), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Pexpireat> {
+    /// `NX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn nx(self) -> Self {
+        self.map(|c| c.nx())
+    }
+
+    /// `XX`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn xx(self) -> Self {
+        self.map(|c| c.xx())
+    }
+
+    /// `GT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn gt(self) -> Self {
+        self.map(|c| c.gt())
+    }
+
+    /// `LT`: one of `[NX | XX | GT | LT]`, the last one called is sent.
+    pub fn lt(self) -> Self {
+        self.map(|c| c.lt())
+    }
+}
+
 /// The options of [`RESTORE`](Commands::restore).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Restore> {
     /// `[REPLACE]`.
@@ -346,6 +385,29 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Restore> {
     }
 }
 
+/// The options of [`RESTORE`](Commands::restore), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Restore> {
+    /// `[REPLACE]`.
+    pub fn replace(self) -> Self {
+        self.map(|c| c.replace())
+    }
+
+    /// `[ABSTTL]`.
+    pub fn absttl(self) -> Self {
+        self.map(|c| c.absttl())
+    }
+
+    /// `[IDLETIME seconds]`.
+    pub fn idletime(self, seconds: i64) -> Self {
+        self.map(|c| c.idletime(seconds))
+    }
+
+    /// `[FREQ frequency]`.
+    pub fn freq(self, frequency: i64) -> Self {
+        self.map(|c| c.freq(frequency))
+    }
+}
+
 /// The options of [`SCAN`](Commands::scan).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Scan> {
     /// `[MATCH pattern]`.
@@ -361,6 +423,24 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Scan> {
     /// `[TYPE type]`.
     pub fn type_<A1: ToArg>(self, type_: A1) -> Self {
         self.opt(256).token("TYPE").val(type_)
+    }
+}
+
+/// The options of [`SCAN`](Commands::scan), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Scan> {
+    /// `[MATCH pattern]`.
+    pub fn match_<A1: ToArg>(self, pattern: A1) -> Self {
+        self.map(|c| c.match_(pattern))
+    }
+
+    /// `[COUNT count]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
+    }
+
+    /// `[TYPE type]`.
+    pub fn type_<A1: ToArg>(self, type_: A1) -> Self {
+        self.map(|c| c.type_(type_))
     }
 }
 
@@ -404,6 +484,44 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Sort> {
     }
 }
 
+/// The options of [`SORT`](Commands::sort), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Sort> {
+    /// `[BY pattern]`.
+    pub fn by<A1: ToArg>(self, by_pattern: A1) -> Self {
+        self.map(|c| c.by(by_pattern))
+    }
+
+    /// `[LIMIT offset count]`.
+    pub fn limit(self, offset: i64, count: i64) -> Self {
+        self.map(|c| c.limit(offset, count))
+    }
+
+    /// `[GET pattern [GET pattern ...]]`.
+    pub fn get<A1: ToArg>(self, get_pattern: A1) -> Self {
+        self.map(|c| c.get(get_pattern))
+    }
+
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
+    pub fn asc(self) -> Self {
+        self.map(|c| c.asc())
+    }
+
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
+    pub fn desc(self) -> Self {
+        self.map(|c| c.desc())
+    }
+
+    /// `[ALPHA]`.
+    pub fn alpha(self) -> Self {
+        self.map(|c| c.alpha())
+    }
+
+    /// `[STORE destination]`.
+    pub fn store<A1: ToArg>(self, destination: A1) -> Queued<'r, i64, opts::Sort> {
+        self.map(|c| c.store(destination))
+    }
+}
+
 /// The options of [`SORT_RO`](Commands::sort_ro).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::SortRo> {
     /// `[BY pattern]`.
@@ -434,5 +552,38 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::SortRo> {
     /// `[ALPHA]`.
     pub fn alpha(self) -> Self {
         self.opt(384).token("ALPHA")
+    }
+}
+
+/// The options of [`SORT_RO`](Commands::sort_ro), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::SortRo> {
+    /// `[BY pattern]`.
+    pub fn by<A1: ToArg>(self, by_pattern: A1) -> Self {
+        self.map(|c| c.by(by_pattern))
+    }
+
+    /// `[LIMIT offset count]`.
+    pub fn limit(self, offset: i64, count: i64) -> Self {
+        self.map(|c| c.limit(offset, count))
+    }
+
+    /// `[GET pattern [GET pattern ...]]`.
+    pub fn get<A1: ToArg>(self, get_pattern: A1) -> Self {
+        self.map(|c| c.get(get_pattern))
+    }
+
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
+    pub fn asc(self) -> Self {
+        self.map(|c| c.asc())
+    }
+
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
+    pub fn desc(self) -> Self {
+        self.map(|c| c.desc())
+    }
+
+    /// `[ALPHA]`.
+    pub fn alpha(self) -> Self {
+        self.map(|c| c.alpha())
     }
 }

@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -60,13 +61,16 @@ impl<R: Receiver> Commands<R> {
         wherefrom: args::Side,
         whereto: args::Side,
         timeout: f64,
-    ) -> Cmd<'_, Option<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::BLMOVE, "BLMOVE")
-            .val(source)
-            .val(destination)
-            .val(wherefrom)
-            .val(whereto)
-            .val(timeout)
+    ) -> R::Built<'_, Option<Bytes>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::BLMOVE, "BLMOVE")
+                .val(source)
+                .val(destination)
+                .val(wherefrom)
+                .val(whereto)
+                .val(timeout),
+        )
     }
 
     /// Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -86,8 +90,14 @@ impl<R: Receiver> Commands<R> {
         timeout: f64,
         keys: A1,
         where_: args::Side,
-    ) -> Cmd<'_, Option<(Bytes, Vec<Bytes>)>, R, opts::Blmpop> {
-        Cmd::method(&self.receiver, &table::BLMPOP, "BLMPOP").val(timeout).counted(keys).val(where_)
+    ) -> R::Built<'_, Option<(Bytes, Vec<Bytes>)>, opts::Blmpop> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::BLMPOP, "BLMPOP")
+                .val(timeout)
+                .counted(keys)
+                .val(where_),
+        )
     }
 
     /// Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -104,8 +114,8 @@ impl<R: Receiver> Commands<R> {
         &self,
         keys: A1,
         timeout: f64,
-    ) -> Cmd<'_, Option<(Bytes, Bytes)>, R, ()> {
-        Cmd::method(&self.receiver, &table::BLPOP, "BLPOP").val(keys).val(timeout)
+    ) -> R::Built<'_, Option<(Bytes, Bytes)>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::BLPOP, "BLPOP").val(keys).val(timeout))
     }
 
     /// Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -122,8 +132,8 @@ impl<R: Receiver> Commands<R> {
         &self,
         keys: A1,
         timeout: f64,
-    ) -> Cmd<'_, Option<(Bytes, Bytes)>, R, ()> {
-        Cmd::method(&self.receiver, &table::BRPOP, "BRPOP").val(keys).val(timeout)
+    ) -> R::Built<'_, Option<(Bytes, Bytes)>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::BRPOP, "BRPOP").val(keys).val(timeout))
     }
 
     /// Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.
@@ -143,11 +153,14 @@ impl<R: Receiver> Commands<R> {
         source: A1,
         destination: A2,
         timeout: f64,
-    ) -> Cmd<'_, Option<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::BRPOPLPUSH, "BRPOPLPUSH")
-            .val(source)
-            .val(destination)
-            .val(timeout)
+    ) -> R::Built<'_, Option<Bytes>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::BRPOPLPUSH, "BRPOPLPUSH")
+                .val(source)
+                .val(destination)
+                .val(timeout),
+        )
     }
 
     /// Returns an element from a list by its index.
@@ -160,8 +173,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).
     /// - Group: list
     /// - ACL categories: @read, @list, @slow
-    pub fn lindex<A1: ToArg>(&self, key: A1, index: i64) -> Cmd<'_, Option<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::LINDEX, "LINDEX").val(key).val(index)
+    pub fn lindex<A1: ToArg>(&self, key: A1, index: i64) -> R::Built<'_, Option<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::LINDEX, "LINDEX").val(key).val(index))
     }
 
     /// Inserts an element before or after another element in a list.
@@ -180,12 +193,15 @@ impl<R: Receiver> Commands<R> {
         where_: args::Pivot,
         pivot: A2,
         element: A3,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::LINSERT, "LINSERT")
-            .val(key)
-            .val(where_)
-            .val(pivot)
-            .val(element)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::LINSERT, "LINSERT")
+                .val(key)
+                .val(where_)
+                .val(pivot)
+                .val(element),
+        )
     }
 
     /// Returns the length of a list.
@@ -198,8 +214,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: list
     /// - ACL categories: @read, @list, @fast
-    pub fn llen<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::LLEN, "LLEN").val(key)
+    pub fn llen<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::LLEN, "LLEN").val(key))
     }
 
     /// Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.
@@ -218,12 +234,15 @@ impl<R: Receiver> Commands<R> {
         destination: A2,
         wherefrom: args::Side,
         whereto: args::Side,
-    ) -> Cmd<'_, Option<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::LMOVE, "LMOVE")
-            .val(source)
-            .val(destination)
-            .val(wherefrom)
-            .val(whereto)
+    ) -> R::Built<'_, Option<Bytes>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::LMOVE, "LMOVE")
+                .val(source)
+                .val(destination)
+                .val(wherefrom)
+                .val(whereto),
+        )
     }
 
     /// Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.
@@ -242,8 +261,11 @@ impl<R: Receiver> Commands<R> {
         &self,
         keys: A1,
         where_: args::Side,
-    ) -> Cmd<'_, Option<(Bytes, Vec<Bytes>)>, R, opts::Lmpop> {
-        Cmd::method(&self.receiver, &table::LMPOP, "LMPOP").counted(keys).val(where_)
+    ) -> R::Built<'_, Option<(Bytes, Vec<Bytes>)>, opts::Lmpop> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::LMPOP, "LMPOP").counted(keys).val(where_),
+        )
     }
 
     /// Returns the first elements in a list after removing it. Deletes the list if the last element was popped.
@@ -258,8 +280,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @list, @fast
     ///
     /// Options: [`opts::Lpop`] (`.count()`).
-    pub fn lpop<A1: ToArg>(&self, key: A1) -> Cmd<'_, Option<Bytes>, R, opts::Lpop> {
-        Cmd::method(&self.receiver, &table::LPOP, "LPOP").val(key)
+    pub fn lpop<A1: ToArg>(&self, key: A1) -> R::Built<'_, Option<Bytes>, opts::Lpop> {
+        R::build(self, Cmd::method(&self.receiver, &table::LPOP, "LPOP").val(key))
     }
 
     /// Returns the index of matching elements in a list.
@@ -278,8 +300,8 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         element: A2,
-    ) -> Cmd<'_, Option<i64>, R, opts::Lpos> {
-        Cmd::method(&self.receiver, &table::LPOS, "LPOS").val(key).val(element)
+    ) -> R::Built<'_, Option<i64>, opts::Lpos> {
+        R::build(self, Cmd::method(&self.receiver, &table::LPOS, "LPOS").val(key).val(element))
     }
 
     /// Prepends one or more elements to a list. Creates the key if it doesn't exist.
@@ -292,8 +314,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Group: list
     /// - ACL categories: @write, @list, @fast
-    pub fn lpush<A1: ToArg, A2: ToArg>(&self, key: A1, elements: A2) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::LPUSH, "LPUSH").val(key).val(elements)
+    pub fn lpush<A1: ToArg, A2: ToArg>(&self, key: A1, elements: A2) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::LPUSH, "LPUSH").val(key).val(elements))
     }
 
     /// Prepends one or more elements to a list only when the list exists.
@@ -306,8 +328,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Group: list
     /// - ACL categories: @write, @list, @fast
-    pub fn lpushx<A1: ToArg, A2: ToArg>(&self, key: A1, elements: A2) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::LPUSHX, "LPUSHX").val(key).val(elements)
+    pub fn lpushx<A1: ToArg, A2: ToArg>(&self, key: A1, elements: A2) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::LPUSHX, "LPUSHX").val(key).val(elements))
     }
 
     /// Returns a range of elements from a list.
@@ -320,8 +342,16 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.
     /// - Group: list
     /// - ACL categories: @read, @list, @slow
-    pub fn lrange<A1: ToArg>(&self, key: A1, start: i64, stop: i64) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::LRANGE, "LRANGE").val(key).val(start).val(stop)
+    pub fn lrange<A1: ToArg>(
+        &self,
+        key: A1,
+        start: i64,
+        stop: i64,
+    ) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::LRANGE, "LRANGE").val(key).val(start).val(stop),
+        )
     }
 
     /// Removes elements from a list. Deletes the list if the last element was removed.
@@ -339,8 +369,11 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         count: i64,
         element: A2,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::LREM, "LREM").val(key).val(count).val(element)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::LREM, "LREM").val(key).val(count).val(element),
+        )
     }
 
     /// Sets the value of an element in a list by its index.
@@ -358,8 +391,11 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         index: i64,
         element: A2,
-    ) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::LSET, "LSET").val(key).val(index).val(element)
+    ) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::LSET, "LSET").val(key).val(index).val(element),
+        )
     }
 
     /// Removes elements from both ends a list. Deletes the list if all elements were trimmed.
@@ -372,8 +408,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of elements to be removed by the operation.
     /// - Group: list
     /// - ACL categories: @write, @list, @slow
-    pub fn ltrim<A1: ToArg>(&self, key: A1, start: i64, stop: i64) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::LTRIM, "LTRIM").val(key).val(start).val(stop)
+    pub fn ltrim<A1: ToArg>(&self, key: A1, start: i64, stop: i64) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::LTRIM, "LTRIM").val(key).val(start).val(stop),
+        )
     }
 
     /// Returns and removes the last elements of a list. Deletes the list if the last element was popped.
@@ -388,8 +427,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @list, @fast
     ///
     /// Options: [`opts::Rpop`] (`.count()`).
-    pub fn rpop<A1: ToArg>(&self, key: A1) -> Cmd<'_, Option<Bytes>, R, opts::Rpop> {
-        Cmd::method(&self.receiver, &table::RPOP, "RPOP").val(key)
+    pub fn rpop<A1: ToArg>(&self, key: A1) -> R::Built<'_, Option<Bytes>, opts::Rpop> {
+        R::build(self, Cmd::method(&self.receiver, &table::RPOP, "RPOP").val(key))
     }
 
     /// Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.
@@ -408,8 +447,13 @@ impl<R: Receiver> Commands<R> {
         &self,
         source: A1,
         destination: A2,
-    ) -> Cmd<'_, Option<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::RPOPLPUSH, "RPOPLPUSH").val(source).val(destination)
+    ) -> R::Built<'_, Option<Bytes>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::RPOPLPUSH, "RPOPLPUSH")
+                .val(source)
+                .val(destination),
+        )
     }
 
     /// Appends one or more elements to a list. Creates the key if it doesn't exist.
@@ -422,8 +466,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Group: list
     /// - ACL categories: @write, @list, @fast
-    pub fn rpush<A1: ToArg, A2: ToArg>(&self, key: A1, elements: A2) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::RPUSH, "RPUSH").val(key).val(elements)
+    pub fn rpush<A1: ToArg, A2: ToArg>(&self, key: A1, elements: A2) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::RPUSH, "RPUSH").val(key).val(elements))
     }
 
     /// Appends an element to a list only when the list exists.
@@ -436,8 +480,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Group: list
     /// - ACL categories: @write, @list, @fast
-    pub fn rpushx<A1: ToArg, A2: ToArg>(&self, key: A1, elements: A2) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::RPUSHX, "RPUSHX").val(key).val(elements)
+    pub fn rpushx<A1: ToArg, A2: ToArg>(&self, key: A1, elements: A2) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::RPUSHX, "RPUSHX").val(key).val(elements))
     }
 }
 
@@ -449,11 +493,27 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Blmpop> {
     }
 }
 
+/// The options of [`BLMPOP`](Commands::blmpop), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Blmpop> {
+    /// `[COUNT count]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
+    }
+}
+
 /// The options of [`LMPOP`](Commands::lmpop).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lmpop> {
     /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(256).token("COUNT").val(count)
+    }
+}
+
+/// The options of [`LMPOP`](Commands::lmpop), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Lmpop> {
+    /// `[COUNT count]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
     }
 }
 
@@ -464,6 +524,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lpop> {
     /// The reply becomes `Vec<Bytes>`.
     pub fn count(self, count: i64) -> Cmd<'r, Vec<Bytes>, R, opts::Lpop> {
         self.opt(128).val(count).reply()
+    }
+}
+
+/// The options of [`LPOP`](Commands::lpop), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Lpop> {
+    /// `[count]`.
+    pub fn count(self, count: i64) -> Queued<'r, Vec<Bytes>, opts::Lpop> {
+        self.map(|c| c.count(count))
     }
 }
 
@@ -487,6 +555,24 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lpos> {
     }
 }
 
+/// The options of [`LPOS`](Commands::lpos), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Lpos> {
+    /// `[RANK rank]`.
+    pub fn rank(self, rank: i64) -> Self {
+        self.map(|c| c.rank(rank))
+    }
+
+    /// `[COUNT num-matches]`.
+    pub fn count(self, num_matches: i64) -> Queued<'r, Vec<i64>, opts::Lpos> {
+        self.map(|c| c.count(num_matches))
+    }
+
+    /// `[MAXLEN len]`.
+    pub fn maxlen(self, len: i64) -> Self {
+        self.map(|c| c.maxlen(len))
+    }
+}
+
 /// The options of [`RPOP`](Commands::rpop).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Rpop> {
     /// `[count]`.
@@ -494,5 +580,13 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Rpop> {
     /// The reply becomes `Vec<Bytes>`.
     pub fn count(self, count: i64) -> Cmd<'r, Vec<Bytes>, R, opts::Rpop> {
         self.opt(128).val(count).reply()
+    }
+}
+
+/// The options of [`RPOP`](Commands::rpop), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Rpop> {
+    /// `[count]`.
+    pub fn count(self, count: i64) -> Queued<'r, Vec<Bytes>, opts::Rpop> {
+        self.map(|c| c.count(count))
     }
 }

@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -53,8 +54,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).
     /// - Group: pubsub
     /// - ACL categories: @pubsub, @fast
-    pub fn publish<A1: ToArg, A2: ToArg>(&self, channel: A1, message: A2) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::PUBLISH, "PUBLISH").val(channel).val(message)
+    pub fn publish<A1: ToArg, A2: ToArg>(&self, channel: A1, message: A2) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::PUBLISH, "PUBLISH").val(channel).val(message),
+        )
     }
 
     /// Returns the active channels.
@@ -69,8 +73,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @pubsub, @slow
     ///
     /// Options: [`opts::PubsubChannels`] (`.pattern()`).
-    pub fn pubsub_channels(&self) -> Cmd<'_, Vec<Bytes>, R, opts::PubsubChannels> {
-        Cmd::method(&self.receiver, &table::PUBSUB_CHANNELS, "PUBSUB").token("CHANNELS")
+    pub fn pubsub_channels(&self) -> R::Built<'_, Vec<Bytes>, opts::PubsubChannels> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::PUBSUB_CHANNELS, "PUBSUB").token("CHANNELS"),
+        )
     }
 
     /// Returns helpful text about the different subcommands.
@@ -83,8 +90,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: pubsub
     /// - ACL categories: @slow
-    pub fn pubsub_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::PUBSUB_HELP, "PUBSUB").token("HELP")
+    pub fn pubsub_help(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::PUBSUB_HELP, "PUBSUB").token("HELP"))
     }
 
     /// Returns a count of unique pattern subscriptions.
@@ -97,8 +104,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: pubsub
     /// - ACL categories: @pubsub, @slow
-    pub fn pubsub_numpat(&self) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::PUBSUB_NUMPAT, "PUBSUB").token("NUMPAT")
+    pub fn pubsub_numpat(&self) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::PUBSUB_NUMPAT, "PUBSUB").token("NUMPAT"))
     }
 
     /// Returns a count of subscribers to channels.
@@ -113,8 +120,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @pubsub, @slow
     ///
     /// Options: [`opts::PubsubNumsub`] (`.channels()`).
-    pub fn pubsub_numsub(&self) -> Cmd<'_, Vec<(Bytes, i64)>, R, opts::PubsubNumsub> {
-        Cmd::method(&self.receiver, &table::PUBSUB_NUMSUB, "PUBSUB").token("NUMSUB")
+    pub fn pubsub_numsub(&self) -> R::Built<'_, Vec<(Bytes, i64)>, opts::PubsubNumsub> {
+        R::build(self, Cmd::method(&self.receiver, &table::PUBSUB_NUMSUB, "PUBSUB").token("NUMSUB"))
     }
 
     /// Returns the active shard channels.
@@ -129,8 +136,12 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @pubsub, @slow
     ///
     /// Options: [`opts::PubsubShardchannels`] (`.pattern()`).
-    pub fn pubsub_shardchannels(&self) -> Cmd<'_, Vec<Bytes>, R, opts::PubsubShardchannels> {
-        Cmd::method(&self.receiver, &table::PUBSUB_SHARDCHANNELS, "PUBSUB").token("SHARDCHANNELS")
+    pub fn pubsub_shardchannels(&self) -> R::Built<'_, Vec<Bytes>, opts::PubsubShardchannels> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::PUBSUB_SHARDCHANNELS, "PUBSUB")
+                .token("SHARDCHANNELS"),
+        )
     }
 
     /// Returns the count of subscribers of shard channels.
@@ -145,8 +156,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @pubsub, @slow
     ///
     /// Options: [`opts::PubsubShardnumsub`] (`.shardchannels()`).
-    pub fn pubsub_shardnumsub(&self) -> Cmd<'_, Vec<(Bytes, i64)>, R, opts::PubsubShardnumsub> {
-        Cmd::method(&self.receiver, &table::PUBSUB_SHARDNUMSUB, "PUBSUB").token("SHARDNUMSUB")
+    pub fn pubsub_shardnumsub(&self) -> R::Built<'_, Vec<(Bytes, i64)>, opts::PubsubShardnumsub> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::PUBSUB_SHARDNUMSUB, "PUBSUB").token("SHARDNUMSUB"),
+        )
     }
 
     /// Post a message to a shard channel
@@ -163,8 +177,13 @@ impl<R: Receiver> Commands<R> {
         &self,
         shardchannel: A1,
         message: A2,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::SPUBLISH, "SPUBLISH").val(shardchannel).val(message)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SPUBLISH, "SPUBLISH")
+                .val(shardchannel)
+                .val(message),
+        )
     }
 }
 
@@ -180,8 +199,8 @@ impl<R: Exclusive> Commands<R> {
     /// - Complexity: O(N) where N is the number of patterns to subscribe to.
     /// - Group: pubsub
     /// - ACL categories: @pubsub, @slow
-    pub fn psubscribe<A1: ToArg>(&self, patterns: A1) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::PSUBSCRIBE, "PSUBSCRIBE").val(patterns)
+    pub fn psubscribe<A1: ToArg>(&self, patterns: A1) -> R::Built<'_, Value, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::PSUBSCRIBE, "PSUBSCRIBE").val(patterns))
     }
 
     /// Stops listening to messages published to channels that match one or more patterns.
@@ -196,8 +215,8 @@ impl<R: Exclusive> Commands<R> {
     /// - ACL categories: @pubsub, @slow
     ///
     /// Options: [`opts::Punsubscribe`] (`.patterns()`).
-    pub fn punsubscribe(&self) -> Cmd<'_, Value, R, opts::Punsubscribe> {
-        Cmd::method(&self.receiver, &table::PUNSUBSCRIBE, "PUNSUBSCRIBE")
+    pub fn punsubscribe(&self) -> R::Built<'_, Value, opts::Punsubscribe> {
+        R::build(self, Cmd::method(&self.receiver, &table::PUNSUBSCRIBE, "PUNSUBSCRIBE"))
     }
 
     /// Listens for messages published to shard channels.
@@ -210,8 +229,11 @@ impl<R: Exclusive> Commands<R> {
     /// - Complexity: O(N) where N is the number of shard channels to subscribe to.
     /// - Group: pubsub
     /// - ACL categories: @pubsub, @slow
-    pub fn ssubscribe<A1: ToArg>(&self, shardchannels: A1) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::SSUBSCRIBE, "SSUBSCRIBE").val(shardchannels)
+    pub fn ssubscribe<A1: ToArg>(&self, shardchannels: A1) -> R::Built<'_, Value, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SSUBSCRIBE, "SSUBSCRIBE").val(shardchannels),
+        )
     }
 
     /// Listens for messages published to channels.
@@ -224,8 +246,8 @@ impl<R: Exclusive> Commands<R> {
     /// - Complexity: O(N) where N is the number of channels to subscribe to.
     /// - Group: pubsub
     /// - ACL categories: @pubsub, @slow
-    pub fn subscribe<A1: ToArg>(&self, channels: A1) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::SUBSCRIBE, "SUBSCRIBE").val(channels)
+    pub fn subscribe<A1: ToArg>(&self, channels: A1) -> R::Built<'_, Value, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::SUBSCRIBE, "SUBSCRIBE").val(channels))
     }
 
     /// Stops listening to messages posted to shard channels.
@@ -240,8 +262,8 @@ impl<R: Exclusive> Commands<R> {
     /// - ACL categories: @pubsub, @slow
     ///
     /// Options: [`opts::Sunsubscribe`] (`.shardchannels()`).
-    pub fn sunsubscribe(&self) -> Cmd<'_, Value, R, opts::Sunsubscribe> {
-        Cmd::method(&self.receiver, &table::SUNSUBSCRIBE, "SUNSUBSCRIBE")
+    pub fn sunsubscribe(&self) -> R::Built<'_, Value, opts::Sunsubscribe> {
+        R::build(self, Cmd::method(&self.receiver, &table::SUNSUBSCRIBE, "SUNSUBSCRIBE"))
     }
 
     /// Stops listening to messages posted to channels.
@@ -256,8 +278,8 @@ impl<R: Exclusive> Commands<R> {
     /// - ACL categories: @pubsub, @slow
     ///
     /// Options: [`opts::Unsubscribe`] (`.channels()`).
-    pub fn unsubscribe(&self) -> Cmd<'_, Value, R, opts::Unsubscribe> {
-        Cmd::method(&self.receiver, &table::UNSUBSCRIBE, "UNSUBSCRIBE")
+    pub fn unsubscribe(&self) -> R::Built<'_, Value, opts::Unsubscribe> {
+        R::build(self, Cmd::method(&self.receiver, &table::UNSUBSCRIBE, "UNSUBSCRIBE"))
     }
 }
 
@@ -269,11 +291,27 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::PubsubChannels> {
     }
 }
 
+/// The options of [`PUBSUB CHANNELS`](Commands::pubsub_channels), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::PubsubChannels> {
+    /// `[pattern]`.
+    pub fn pattern<A1: ToArg>(self, pattern: A1) -> Self {
+        self.map(|c| c.pattern(pattern))
+    }
+}
+
 /// The options of [`PUBSUB NUMSUB`](Commands::pubsub_numsub).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::PubsubNumsub> {
     /// `[channel [channel ...]]`.
     pub fn channels<A1: ToArg>(self, channels: A1) -> Self {
         self.opt(64).val(channels)
+    }
+}
+
+/// The options of [`PUBSUB NUMSUB`](Commands::pubsub_numsub), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::PubsubNumsub> {
+    /// `[channel [channel ...]]`.
+    pub fn channels<A1: ToArg>(self, channels: A1) -> Self {
+        self.map(|c| c.channels(channels))
     }
 }
 
@@ -285,11 +323,27 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::PubsubShardchannels> {
     }
 }
 
+/// The options of [`PUBSUB SHARDCHANNELS`](Commands::pubsub_shardchannels), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::PubsubShardchannels> {
+    /// `[pattern]`.
+    pub fn pattern<A1: ToArg>(self, pattern: A1) -> Self {
+        self.map(|c| c.pattern(pattern))
+    }
+}
+
 /// The options of [`PUBSUB SHARDNUMSUB`](Commands::pubsub_shardnumsub).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::PubsubShardnumsub> {
     /// `[shardchannel [shardchannel ...]]`.
     pub fn shardchannels<A1: ToArg>(self, shardchannels: A1) -> Self {
         self.opt(64).val(shardchannels)
+    }
+}
+
+/// The options of [`PUBSUB SHARDNUMSUB`](Commands::pubsub_shardnumsub), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::PubsubShardnumsub> {
+    /// `[shardchannel [shardchannel ...]]`.
+    pub fn shardchannels<A1: ToArg>(self, shardchannels: A1) -> Self {
+        self.map(|c| c.shardchannels(shardchannels))
     }
 }
 
@@ -301,6 +355,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Punsubscribe> {
     }
 }
 
+/// The options of [`PUNSUBSCRIBE`](Commands::punsubscribe), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Punsubscribe> {
+    /// `[pattern [pattern ...]]`.
+    pub fn patterns<A1: ToArg>(self, patterns: A1) -> Self {
+        self.map(|c| c.patterns(patterns))
+    }
+}
+
 /// The options of [`SUNSUBSCRIBE`](Commands::sunsubscribe).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Sunsubscribe> {
     /// `[shardchannel [shardchannel ...]]`.
@@ -309,10 +371,26 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Sunsubscribe> {
     }
 }
 
+/// The options of [`SUNSUBSCRIBE`](Commands::sunsubscribe), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Sunsubscribe> {
+    /// `[shardchannel [shardchannel ...]]`.
+    pub fn shardchannels<A1: ToArg>(self, shardchannels: A1) -> Self {
+        self.map(|c| c.shardchannels(shardchannels))
+    }
+}
+
 /// The options of [`UNSUBSCRIBE`](Commands::unsubscribe).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Unsubscribe> {
     /// `[channel [channel ...]]`.
     pub fn channels<A1: ToArg>(self, channels: A1) -> Self {
         self.opt(64).val(channels)
+    }
+}
+
+/// The options of [`UNSUBSCRIBE`](Commands::unsubscribe), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Unsubscribe> {
+    /// `[channel [channel ...]]`.
+    pub fn channels<A1: ToArg>(self, channels: A1) -> Self {
+        self.map(|c| c.channels(channels))
     }
 }

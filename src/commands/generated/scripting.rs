@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -55,8 +56,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow, @scripting
     ///
     /// The command's further arguments go on with [`Cmd::arg`].
-    pub fn eval<A1: ToArg, A2: ToArg>(&self, script: A1, keys: A2) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::EVAL, "EVAL").val(script).counted(keys)
+    pub fn eval<A1: ToArg, A2: ToArg>(&self, script: A1, keys: A2) -> R::Built<'_, Value, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::EVAL, "EVAL").val(script).counted(keys))
     }
 
     /// Executes a server-side Lua script by SHA1 digest.
@@ -71,8 +72,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow, @scripting
     ///
     /// The command's further arguments go on with [`Cmd::arg`].
-    pub fn evalsha<A1: ToArg, A2: ToArg>(&self, sha1: A1, keys: A2) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::EVALSHA, "EVALSHA").val(sha1).counted(keys)
+    pub fn evalsha<A1: ToArg, A2: ToArg>(&self, sha1: A1, keys: A2) -> R::Built<'_, Value, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::EVALSHA, "EVALSHA").val(sha1).counted(keys),
+        )
     }
 
     /// Executes a read-only server-side Lua script by SHA1 digest.
@@ -87,8 +91,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow, @scripting
     ///
     /// The command's further arguments go on with [`Cmd::arg`].
-    pub fn evalsha_ro<A1: ToArg, A2: ToArg>(&self, sha1: A1, keys: A2) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::EVALSHA_RO, "EVALSHA_RO").val(sha1).counted(keys)
+    pub fn evalsha_ro<A1: ToArg, A2: ToArg>(&self, sha1: A1, keys: A2) -> R::Built<'_, Value, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::EVALSHA_RO, "EVALSHA_RO").val(sha1).counted(keys),
+        )
     }
 
     /// Executes a read-only server-side Lua script.
@@ -103,8 +110,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow, @scripting
     ///
     /// The command's further arguments go on with [`Cmd::arg`].
-    pub fn eval_ro<A1: ToArg, A2: ToArg>(&self, script: A1, keys: A2) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::EVAL_RO, "EVAL_RO").val(script).counted(keys)
+    pub fn eval_ro<A1: ToArg, A2: ToArg>(&self, script: A1, keys: A2) -> R::Built<'_, Value, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::EVAL_RO, "EVAL_RO").val(script).counted(keys),
+        )
     }
 
     /// Invokes a function.
@@ -119,8 +129,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow, @scripting
     ///
     /// The command's further arguments go on with [`Cmd::arg`].
-    pub fn fcall<A1: ToArg, A2: ToArg>(&self, function: A1, keys: A2) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::FCALL, "FCALL").val(function).counted(keys)
+    pub fn fcall<A1: ToArg, A2: ToArg>(&self, function: A1, keys: A2) -> R::Built<'_, Value, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::FCALL, "FCALL").val(function).counted(keys),
+        )
     }
 
     /// Invokes a read-only function.
@@ -135,8 +148,15 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow, @scripting
     ///
     /// The command's further arguments go on with [`Cmd::arg`].
-    pub fn fcall_ro<A1: ToArg, A2: ToArg>(&self, function: A1, keys: A2) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::FCALL_RO, "FCALL_RO").val(function).counted(keys)
+    pub fn fcall_ro<A1: ToArg, A2: ToArg>(
+        &self,
+        function: A1,
+        keys: A2,
+    ) -> R::Built<'_, Value, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::FCALL_RO, "FCALL_RO").val(function).counted(keys),
+        )
     }
 
     /// Deletes a library and its functions.
@@ -149,10 +169,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: scripting
     /// - ACL categories: @write, @slow, @scripting
-    pub fn function_delete<A1: ToArg>(&self, library_name: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::FUNCTION_DELETE, "FUNCTION")
-            .token("DELETE")
-            .val(library_name)
+    pub fn function_delete<A1: ToArg>(&self, library_name: A1) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::FUNCTION_DELETE, "FUNCTION")
+                .token("DELETE")
+                .val(library_name),
+        )
     }
 
     /// Dumps all libraries into a serialized binary payload.
@@ -165,8 +188,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of functions
     /// - Group: scripting
     /// - ACL categories: @slow, @scripting
-    pub fn function_dump(&self) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::FUNCTION_DUMP, "FUNCTION").token("DUMP")
+    pub fn function_dump(&self) -> R::Built<'_, Bytes, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::FUNCTION_DUMP, "FUNCTION").token("DUMP"))
     }
 
     /// Deletes all libraries and functions.
@@ -181,8 +204,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @slow, @scripting
     ///
     /// Options: [`opts::FunctionFlush`] (`.async_(), .sync()`).
-    pub fn function_flush(&self) -> Cmd<'_, (), R, opts::FunctionFlush> {
-        Cmd::method(&self.receiver, &table::FUNCTION_FLUSH, "FUNCTION").token("FLUSH")
+    pub fn function_flush(&self) -> R::Built<'_, (), opts::FunctionFlush> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::FUNCTION_FLUSH, "FUNCTION").token("FLUSH"),
+        )
     }
 
     /// Returns helpful text about the different subcommands.
@@ -195,8 +221,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: scripting
     /// - ACL categories: @slow, @scripting
-    pub fn function_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::FUNCTION_HELP, "FUNCTION").token("HELP")
+    pub fn function_help(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::FUNCTION_HELP, "FUNCTION").token("HELP"))
     }
 
     /// Terminates a function during execution.
@@ -209,8 +235,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: scripting
     /// - ACL categories: @slow, @scripting
-    pub fn function_kill(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::FUNCTION_KILL, "FUNCTION").token("KILL")
+    pub fn function_kill(&self) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::FUNCTION_KILL, "FUNCTION").token("KILL"))
     }
 
     /// Returns information about all libraries.
@@ -225,8 +251,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow, @scripting
     ///
     /// Options: [`opts::FunctionList`] (`.libraryname(), .withcode()`).
-    pub fn function_list(&self) -> Cmd<'_, Vec<Value>, R, opts::FunctionList> {
-        Cmd::method(&self.receiver, &table::FUNCTION_LIST, "FUNCTION").token("LIST")
+    pub fn function_list(&self) -> R::Built<'_, Vec<Value>, opts::FunctionList> {
+        R::build(self, Cmd::method(&self.receiver, &table::FUNCTION_LIST, "FUNCTION").token("LIST"))
     }
 
     /// Creates a library.
@@ -244,11 +270,14 @@ impl<R: Receiver> Commands<R> {
     pub fn function_load<A1: ToArg>(
         &self,
         function_code: A1,
-    ) -> Cmd<'_, Bytes, R, opts::FunctionLoad> {
-        Cmd::method(&self.receiver, &table::FUNCTION_LOAD, "FUNCTION")
-            .token("LOAD")
-            .at(128)
-            .val(function_code)
+    ) -> R::Built<'_, Bytes, opts::FunctionLoad> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::FUNCTION_LOAD, "FUNCTION")
+                .token("LOAD")
+                .at(128)
+                .val(function_code),
+        )
     }
 
     /// Restores all libraries from a payload.
@@ -266,10 +295,13 @@ impl<R: Receiver> Commands<R> {
     pub fn function_restore<A1: ToArg>(
         &self,
         serialized_value: A1,
-    ) -> Cmd<'_, (), R, opts::FunctionRestore> {
-        Cmd::method(&self.receiver, &table::FUNCTION_RESTORE, "FUNCTION")
-            .token("RESTORE")
-            .val(serialized_value)
+    ) -> R::Built<'_, (), opts::FunctionRestore> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::FUNCTION_RESTORE, "FUNCTION")
+                .token("RESTORE")
+                .val(serialized_value),
+        )
     }
 
     /// Returns information about a function during execution.
@@ -282,8 +314,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: scripting
     /// - ACL categories: @slow, @scripting
-    pub fn function_stats(&self) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::FUNCTION_STATS, "FUNCTION").token("STATS")
+    pub fn function_stats(&self) -> R::Built<'_, Value, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::FUNCTION_STATS, "FUNCTION").token("STATS"),
+        )
     }
 
     /// Sets the debug mode of server-side Lua scripts.
@@ -296,8 +331,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: scripting
     /// - ACL categories: @slow, @scripting
-    pub fn script_debug(&self, mode: args::ScriptDebugMode) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::SCRIPT_DEBUG, "SCRIPT").token("DEBUG").val(mode)
+    pub fn script_debug(&self, mode: args::ScriptDebugMode) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SCRIPT_DEBUG, "SCRIPT").token("DEBUG").val(mode),
+        )
     }
 
     /// Determines whether server-side Lua scripts exist in the script cache.
@@ -310,8 +348,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).
     /// - Group: scripting
     /// - ACL categories: @slow, @scripting
-    pub fn script_exists<A1: ToArg>(&self, sha1s: A1) -> Cmd<'_, Vec<bool>, R, ()> {
-        Cmd::method(&self.receiver, &table::SCRIPT_EXISTS, "SCRIPT").token("EXISTS").val(sha1s)
+    pub fn script_exists<A1: ToArg>(&self, sha1s: A1) -> R::Built<'_, Vec<bool>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SCRIPT_EXISTS, "SCRIPT").token("EXISTS").val(sha1s),
+        )
     }
 
     /// Removes all server-side Lua scripts from the script cache.
@@ -326,8 +367,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow, @scripting
     ///
     /// Options: [`opts::ScriptFlush`] (`.async_(), .sync()`).
-    pub fn script_flush(&self) -> Cmd<'_, (), R, opts::ScriptFlush> {
-        Cmd::method(&self.receiver, &table::SCRIPT_FLUSH, "SCRIPT").token("FLUSH")
+    pub fn script_flush(&self) -> R::Built<'_, (), opts::ScriptFlush> {
+        R::build(self, Cmd::method(&self.receiver, &table::SCRIPT_FLUSH, "SCRIPT").token("FLUSH"))
     }
 
     /// Returns helpful text about the different subcommands.
@@ -340,8 +381,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: scripting
     /// - ACL categories: @slow, @scripting
-    pub fn script_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::SCRIPT_HELP, "SCRIPT").token("HELP")
+    pub fn script_help(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::SCRIPT_HELP, "SCRIPT").token("HELP"))
     }
 
     /// Terminates a server-side Lua script during execution.
@@ -354,8 +395,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: scripting
     /// - ACL categories: @slow, @scripting
-    pub fn script_kill(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::SCRIPT_KILL, "SCRIPT").token("KILL")
+    pub fn script_kill(&self) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::SCRIPT_KILL, "SCRIPT").token("KILL"))
     }
 
     /// Loads a server-side Lua script to the script cache.
@@ -368,8 +409,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) with N being the length in bytes of the script body.
     /// - Group: scripting
     /// - ACL categories: @slow, @scripting
-    pub fn script_load<A1: ToArg>(&self, script: A1) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::SCRIPT_LOAD, "SCRIPT").token("LOAD").val(script)
+    pub fn script_load<A1: ToArg>(&self, script: A1) -> R::Built<'_, Bytes, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SCRIPT_LOAD, "SCRIPT").token("LOAD").val(script),
+        )
     }
 }
 
@@ -386,6 +430,19 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionFlush> {
     }
 }
 
+/// The options of [`FUNCTION FLUSH`](Commands::function_flush), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::FunctionFlush> {
+    /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
+    pub fn async_(self) -> Self {
+        self.map(|c| c.async_())
+    }
+
+    /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
+    pub fn sync(self) -> Self {
+        self.map(|c| c.sync())
+    }
+}
+
 /// The options of [`FUNCTION LIST`](Commands::function_list).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionList> {
     /// `[LIBRARYNAME library-name-pattern]`.
@@ -399,11 +456,32 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionList> {
     }
 }
 
+/// The options of [`FUNCTION LIST`](Commands::function_list), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::FunctionList> {
+    /// `[LIBRARYNAME library-name-pattern]`.
+    pub fn libraryname<A1: ToArg>(self, library_name_pattern: A1) -> Self {
+        self.map(|c| c.libraryname(library_name_pattern))
+    }
+
+    /// `[WITHCODE]`.
+    pub fn withcode(self) -> Self {
+        self.map(|c| c.withcode())
+    }
+}
+
 /// The options of [`FUNCTION LOAD`](Commands::function_load).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionLoad> {
     /// `[REPLACE]`.
     pub fn replace(self) -> Self {
         self.opt(64).token("REPLACE")
+    }
+}
+
+/// The options of [`FUNCTION LOAD`](Commands::function_load), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::FunctionLoad> {
+    /// `[REPLACE]`.
+    pub fn replace(self) -> Self {
+        self.map(|c| c.replace())
     }
 }
 
@@ -425,6 +503,24 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::FunctionRestore> {
     }
 }
 
+/// The options of [`FUNCTION RESTORE`](Commands::function_restore), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::FunctionRestore> {
+    /// `FLUSH`: one of `[FLUSH | APPEND | REPLACE]`, the last one called is sent.
+    pub fn flush(self) -> Self {
+        self.map(|c| c.flush())
+    }
+
+    /// `APPEND`: one of `[FLUSH | APPEND | REPLACE]`, the last one called is sent.
+    pub fn append(self) -> Self {
+        self.map(|c| c.append())
+    }
+
+    /// `REPLACE`: one of `[FLUSH | APPEND | REPLACE]`, the last one called is sent.
+    pub fn replace(self) -> Self {
+        self.map(|c| c.replace())
+    }
+}
+
 /// The options of [`SCRIPT FLUSH`](Commands::script_flush).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ScriptFlush> {
     /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
@@ -435,5 +531,18 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ScriptFlush> {
     /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
     pub fn sync(self) -> Self {
         self.opt(64).token("SYNC")
+    }
+}
+
+/// The options of [`SCRIPT FLUSH`](Commands::script_flush), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::ScriptFlush> {
+    /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
+    pub fn async_(self) -> Self {
+        self.map(|c| c.async_())
+    }
+
+    /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
+    pub fn sync(self) -> Self {
+        self.map(|c| c.sync())
     }
 }

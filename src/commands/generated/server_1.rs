@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -55,8 +56,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow
     ///
     /// Options: [`opts::AclCat`] (`.category()`).
-    pub fn acl_cat(&self) -> Cmd<'_, Vec<Bytes>, R, opts::AclCat> {
-        Cmd::method(&self.receiver, &table::ACL_CAT, "ACL").token("CAT")
+    pub fn acl_cat(&self) -> R::Built<'_, Vec<Bytes>, opts::AclCat> {
+        R::build(self, Cmd::method(&self.receiver, &table::ACL_CAT, "ACL").token("CAT"))
     }
 
     /// Deletes ACL users, and terminates their connections.
@@ -69,8 +70,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1) amortized time considering the typical user.
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn acl_deluser<A1: ToArg>(&self, usernames: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::ACL_DELUSER, "ACL").token("DELUSER").val(usernames)
+    pub fn acl_deluser<A1: ToArg>(&self, usernames: A1) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ACL_DELUSER, "ACL").token("DELUSER").val(usernames),
+        )
     }
 
     /// Simulates the execution of a command by a user, without executing the command.
@@ -89,11 +93,14 @@ impl<R: Receiver> Commands<R> {
         &self,
         username: A1,
         command: A2,
-    ) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::ACL_DRYRUN, "ACL")
-            .token("DRYRUN")
-            .val(username)
-            .val(command)
+    ) -> R::Built<'_, Value, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ACL_DRYRUN, "ACL")
+                .token("DRYRUN")
+                .val(username)
+                .val(command),
+        )
     }
 
     /// Generates a pseudorandom, secure password that can be used to identify ACL users.
@@ -108,8 +115,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow
     ///
     /// Options: [`opts::AclGenpass`] (`.bits()`).
-    pub fn acl_genpass(&self) -> Cmd<'_, Bytes, R, opts::AclGenpass> {
-        Cmd::method(&self.receiver, &table::ACL_GENPASS, "ACL").token("GENPASS")
+    pub fn acl_genpass(&self) -> R::Built<'_, Bytes, opts::AclGenpass> {
+        R::build(self, Cmd::method(&self.receiver, &table::ACL_GENPASS, "ACL").token("GENPASS"))
     }
 
     /// Lists the ACL rules of a user.
@@ -122,8 +129,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N). Where N is the number of password, command and pattern rules that the user has.
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn acl_getuser<A1: ToArg>(&self, username: A1) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::ACL_GETUSER, "ACL").token("GETUSER").val(username)
+    pub fn acl_getuser<A1: ToArg>(&self, username: A1) -> R::Built<'_, Value, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ACL_GETUSER, "ACL").token("GETUSER").val(username),
+        )
     }
 
     /// Returns helpful text about the different subcommands.
@@ -136,8 +146,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @slow
-    pub fn acl_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::ACL_HELP, "ACL").token("HELP")
+    pub fn acl_help(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::ACL_HELP, "ACL").token("HELP"))
     }
 
     /// Dumps the effective rules in ACL file format.
@@ -150,8 +160,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N). Where N is the number of configured users.
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn acl_list(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::ACL_LIST, "ACL").token("LIST")
+    pub fn acl_list(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::ACL_LIST, "ACL").token("LIST"))
     }
 
     /// Reloads the rules from the configured ACL file.
@@ -164,8 +174,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N). Where N is the number of configured users.
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn acl_load(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::ACL_LOAD, "ACL").token("LOAD")
+    pub fn acl_load(&self) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::ACL_LOAD, "ACL").token("LOAD"))
     }
 
     /// Lists recent security events generated due to ACL rules.
@@ -180,8 +190,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @admin, @slow, @dangerous
     ///
     /// Options: [`opts::AclLog`] (`.count(), .reset()`).
-    pub fn acl_log(&self) -> Cmd<'_, Value, R, opts::AclLog> {
-        Cmd::method(&self.receiver, &table::ACL_LOG, "ACL").token("LOG")
+    pub fn acl_log(&self) -> R::Built<'_, Value, opts::AclLog> {
+        R::build(self, Cmd::method(&self.receiver, &table::ACL_LOG, "ACL").token("LOG"))
     }
 
     /// Saves the effective ACL rules in the configured ACL file.
@@ -194,8 +204,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N). Where N is the number of configured users.
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn acl_save(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::ACL_SAVE, "ACL").token("SAVE")
+    pub fn acl_save(&self) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::ACL_SAVE, "ACL").token("SAVE"))
     }
 
     /// Creates and modifies an ACL user and its rules.
@@ -210,8 +220,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @admin, @slow, @dangerous
     ///
     /// Options: [`opts::AclSetuser`] (`.rules()`).
-    pub fn acl_setuser<A1: ToArg>(&self, username: A1) -> Cmd<'_, (), R, opts::AclSetuser> {
-        Cmd::method(&self.receiver, &table::ACL_SETUSER, "ACL").token("SETUSER").val(username)
+    pub fn acl_setuser<A1: ToArg>(&self, username: A1) -> R::Built<'_, (), opts::AclSetuser> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ACL_SETUSER, "ACL").token("SETUSER").val(username),
+        )
     }
 
     /// Lists all ACL users.
@@ -224,8 +237,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N). Where N is the number of configured users.
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn acl_users(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::ACL_USERS, "ACL").token("USERS")
+    pub fn acl_users(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::ACL_USERS, "ACL").token("USERS"))
     }
 
     /// Returns the authenticated username of the current connection.
@@ -238,8 +251,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @slow
-    pub fn acl_whoami(&self) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::ACL_WHOAMI, "ACL").token("WHOAMI")
+    pub fn acl_whoami(&self) -> R::Built<'_, Bytes, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::ACL_WHOAMI, "ACL").token("WHOAMI"))
     }
 
     /// Asynchronously rewrites the append-only file to disk.
@@ -252,8 +265,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn bgrewriteaof(&self) -> Cmd<'_, String, R, ()> {
-        Cmd::method(&self.receiver, &table::BGREWRITEAOF, "BGREWRITEAOF")
+    pub fn bgrewriteaof(&self) -> R::Built<'_, String, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::BGREWRITEAOF, "BGREWRITEAOF"))
     }
 
     /// Asynchronously saves the database(s) to disk.
@@ -268,8 +281,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @admin, @slow, @dangerous
     ///
     /// Options: [`opts::Bgsave`] (`.schedule()`).
-    pub fn bgsave(&self) -> Cmd<'_, String, R, opts::Bgsave> {
-        Cmd::method(&self.receiver, &table::BGSAVE, "BGSAVE")
+    pub fn bgsave(&self) -> R::Built<'_, String, opts::Bgsave> {
+        R::build(self, Cmd::method(&self.receiver, &table::BGSAVE, "BGSAVE"))
     }
 
     /// Returns a count of commands.
@@ -282,8 +295,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @slow, @connection
-    pub fn command_count(&self) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::COMMAND_COUNT, "COMMAND").token("COUNT")
+    pub fn command_count(&self) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::COMMAND_COUNT, "COMMAND").token("COUNT"))
     }
 
     /// Returns documentary information about one, multiple or all commands.
@@ -298,8 +311,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow, @connection
     ///
     /// Options: [`opts::CommandDocs`] (`.command_names()`).
-    pub fn command_docs(&self) -> Cmd<'_, Value, R, opts::CommandDocs> {
-        Cmd::method(&self.receiver, &table::COMMAND_DOCS, "COMMAND").token("DOCS")
+    pub fn command_docs(&self) -> R::Built<'_, Value, opts::CommandDocs> {
+        R::build(self, Cmd::method(&self.receiver, &table::COMMAND_DOCS, "COMMAND").token("DOCS"))
     }
 
     /// Extracts the key names from an arbitrary command.
@@ -314,10 +327,13 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow, @connection
     ///
     /// The command's further arguments go on with [`Cmd::arg`].
-    pub fn command_getkeys<A1: ToArg>(&self, command: A1) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::COMMAND_GETKEYS, "COMMAND")
-            .token("GETKEYS")
-            .val(command)
+    pub fn command_getkeys<A1: ToArg>(&self, command: A1) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::COMMAND_GETKEYS, "COMMAND")
+                .token("GETKEYS")
+                .val(command),
+        )
     }
 
     /// Extracts the key names and access flags for an arbitrary command.
@@ -335,10 +351,13 @@ impl<R: Receiver> Commands<R> {
     pub fn command_getkeysandflags<A1: ToArg>(
         &self,
         command: A1,
-    ) -> Cmd<'_, Vec<(Bytes, Vec<Bytes>)>, R, ()> {
-        Cmd::method(&self.receiver, &table::COMMAND_GETKEYSANDFLAGS, "COMMAND")
-            .token("GETKEYSANDFLAGS")
-            .val(command)
+    ) -> R::Built<'_, Vec<(Bytes, Vec<Bytes>)>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::COMMAND_GETKEYSANDFLAGS, "COMMAND")
+                .token("GETKEYSANDFLAGS")
+                .val(command),
+        )
     }
 
     /// Returns helpful text about the different subcommands.
@@ -351,8 +370,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @slow, @connection
-    pub fn command_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::COMMAND_HELP, "COMMAND").token("HELP")
+    pub fn command_help(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::COMMAND_HELP, "COMMAND").token("HELP"))
     }
 
     /// Returns information about one, multiple or all commands.
@@ -367,8 +386,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow, @connection
     ///
     /// Options: [`opts::CommandInfo`] (`.command_names()`).
-    pub fn command_info(&self) -> Cmd<'_, Vec<Vec<Value>>, R, opts::CommandInfo> {
-        Cmd::method(&self.receiver, &table::COMMAND_INFO, "COMMAND").token("INFO")
+    pub fn command_info(&self) -> R::Built<'_, Vec<Vec<Value>>, opts::CommandInfo> {
+        R::build(self, Cmd::method(&self.receiver, &table::COMMAND_INFO, "COMMAND").token("INFO"))
     }
 
     /// Returns a list of command names.
@@ -383,8 +402,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @slow, @connection
     ///
     /// Options: [`opts::CommandList`] (`.module(), .aclcat(), .pattern()`).
-    pub fn command_list(&self) -> Cmd<'_, Vec<Bytes>, R, opts::CommandList> {
-        Cmd::method(&self.receiver, &table::COMMAND_LIST, "COMMAND").token("LIST")
+    pub fn command_list(&self) -> R::Built<'_, Vec<Bytes>, opts::CommandList> {
+        R::build(self, Cmd::method(&self.receiver, &table::COMMAND_LIST, "COMMAND").token("LIST"))
     }
 
     /// Returns the effective values of configuration parameters.
@@ -397,8 +416,14 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) when N is the number of configuration parameters provided
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn config_get<A1: ToArg>(&self, parameters: A1) -> Cmd<'_, HashMap<String, String>, R, ()> {
-        Cmd::method(&self.receiver, &table::CONFIG_GET, "CONFIG").token("GET").val(parameters)
+    pub fn config_get<A1: ToArg>(
+        &self,
+        parameters: A1,
+    ) -> R::Built<'_, HashMap<String, String>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CONFIG_GET, "CONFIG").token("GET").val(parameters),
+        )
     }
 
     /// Returns helpful text about the different subcommands.
@@ -411,156 +436,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @slow
-    pub fn config_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::CONFIG_HELP, "CONFIG").token("HELP")
-    }
-
-    /// Resets the server's statistics.
-    ///
-    /// ```text
-    /// CONFIG RESETSTAT
-    /// ```
-    ///
-    /// - Since: 2.0.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn config_resetstat(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CONFIG_RESETSTAT, "CONFIG").token("RESETSTAT")
-    }
-
-    /// Persists the effective configuration to file.
-    ///
-    /// ```text
-    /// CONFIG REWRITE
-    /// ```
-    ///
-    /// - Since: 2.8.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn config_rewrite(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CONFIG_REWRITE, "CONFIG").token("REWRITE")
-    }
-
-    /// Sets configuration parameters in-flight.
-    ///
-    /// ```text
-    /// CONFIG SET parameter value [parameter value ...]
-    /// ```
-    ///
-    /// - Since: 2.0.0
-    /// - Complexity: O(N) when N is the number of configuration parameters provided
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn config_set<A1: ToArg>(&self, data: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CONFIG_SET, "CONFIG").token("SET").val(data)
-    }
-
-    /// Returns the number of keys in the database.
-    ///
-    /// ```text
-    /// DBSIZE
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @keyspace, @read, @fast
-    pub fn dbsize(&self) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::DBSIZE, "DBSIZE")
-    }
-
-    /// A container for debugging commands.
-    ///
-    /// ```text
-    /// DEBUG
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: Depends on subcommand.
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn debug(&self) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::DEBUG, "DEBUG")
-    }
-
-    /// Starts a coordinated failover from a server to one of its replicas.
-    ///
-    /// ```text
-    /// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]
-    /// ```
-    ///
-    /// - Since: 6.2.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    ///
-    /// Options: [`opts::Failover`] (`.to(), .to_force(), .abort(), .with_timeout()`).
-    pub fn failover(&self) -> Cmd<'_, (), R, opts::Failover> {
-        Cmd::method(&self.receiver, &table::FAILOVER, "FAILOVER")
-    }
-
-    /// Removes all keys from all databases.
-    ///
-    /// ```text
-    /// FLUSHALL [ASYNC | SYNC]
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: O(N) where N is the total number of keys in all databases
-    /// - Group: server
-    /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    ///
-    /// Options: [`opts::Flushall`] (`.async_(), .sync()`).
-    pub fn flushall(&self) -> Cmd<'_, (), R, opts::Flushall> {
-        Cmd::method(&self.receiver, &table::FLUSHALL, "FLUSHALL")
-    }
-
-    /// Remove all keys from the current database.
-    ///
-    /// ```text
-    /// FLUSHDB [ASYNC | SYNC]
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: O(N) where N is the number of keys in the selected database
-    /// - Group: server
-    /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    ///
-    /// Options: [`opts::Flushdb`] (`.async_(), .sync()`).
-    pub fn flushdb(&self) -> Cmd<'_, (), R, opts::Flushdb> {
-        Cmd::method(&self.receiver, &table::FLUSHDB, "FLUSHDB")
-    }
-
-    /// Returns information and statistics about the server.
-    ///
-    /// ```text
-    /// INFO [section [section ...]]
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @slow, @dangerous
-    ///
-    /// Options: [`opts::Info`] (`.sections()`).
-    pub fn info(&self) -> Cmd<'_, crate::replies::Info, R, opts::Info> {
-        Cmd::method(&self.receiver, &table::INFO, "INFO")
-    }
-
-    /// Returns the Unix timestamp of the last successful save to disk.
-    ///
-    /// ```text
-    /// LASTSAVE
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @fast, @dangerous
-    pub fn lastsave(&self) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::LASTSAVE, "LASTSAVE")
+    pub fn config_help(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::CONFIG_HELP, "CONFIG").token("HELP"))
     }
 }
 
@@ -572,11 +449,27 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::AclCat> {
     }
 }
 
+/// The options of [`ACL CAT`](Commands::acl_cat), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::AclCat> {
+    /// `[category]`.
+    pub fn category<A1: ToArg>(self, category: A1) -> Self {
+        self.map(|c| c.category(category))
+    }
+}
+
 /// The options of [`ACL GENPASS`](Commands::acl_genpass).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::AclGenpass> {
     /// `[bits]`.
     pub fn bits(self, bits: i64) -> Self {
         self.opt(64).val(bits)
+    }
+}
+
+/// The options of [`ACL GENPASS`](Commands::acl_genpass), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::AclGenpass> {
+    /// `[bits]`.
+    pub fn bits(self, bits: i64) -> Self {
+        self.map(|c| c.bits(bits))
     }
 }
 
@@ -593,11 +486,32 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::AclLog> {
     }
 }
 
+/// The options of [`ACL LOG`](Commands::acl_log), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::AclLog> {
+    /// `count`: one of `[count | RESET]`, the last one called is sent.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
+    }
+
+    /// `RESET`: one of `[count | RESET]`, the last one called is sent.
+    pub fn reset(self) -> Self {
+        self.map(|c| c.reset())
+    }
+}
+
 /// The options of [`ACL SETUSER`](Commands::acl_setuser).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::AclSetuser> {
     /// `[rule [rule ...]]`.
     pub fn rules<A1: ToArg>(self, rules: A1) -> Self {
         self.opt(128).val(rules)
+    }
+}
+
+/// The options of [`ACL SETUSER`](Commands::acl_setuser), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::AclSetuser> {
+    /// `[rule [rule ...]]`.
+    pub fn rules<A1: ToArg>(self, rules: A1) -> Self {
+        self.map(|c| c.rules(rules))
     }
 }
 
@@ -609,6 +523,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bgsave> {
     }
 }
 
+/// The options of [`BGSAVE`](Commands::bgsave), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Bgsave> {
+    /// `[SCHEDULE]`.
+    pub fn schedule(self) -> Self {
+        self.map(|c| c.schedule())
+    }
+}
+
 /// The options of [`COMMAND DOCS`](Commands::command_docs).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::CommandDocs> {
     /// `[command-name [command-name ...]]`.
@@ -617,11 +539,27 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::CommandDocs> {
     }
 }
 
+/// The options of [`COMMAND DOCS`](Commands::command_docs), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::CommandDocs> {
+    /// `[command-name [command-name ...]]`.
+    pub fn command_names<A1: ToArg>(self, command_names: A1) -> Self {
+        self.map(|c| c.command_names(command_names))
+    }
+}
+
 /// The options of [`COMMAND INFO`](Commands::command_info).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::CommandInfo> {
     /// `[command-name [command-name ...]]`.
     pub fn command_names<A1: ToArg>(self, command_names: A1) -> Self {
         self.opt(64).val(command_names)
+    }
+}
+
+/// The options of [`COMMAND INFO`](Commands::command_info), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::CommandInfo> {
+    /// `[command-name [command-name ...]]`.
+    pub fn command_names<A1: ToArg>(self, command_names: A1) -> Self {
+        self.map(|c| c.command_names(command_names))
     }
 }
 
@@ -643,59 +581,20 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::CommandList> {
     }
 }
 
-/// The options of [`FAILOVER`](Commands::failover).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Failover> {
-    /// `[TO host port [FORCE]]`.
-    pub fn to<A1: ToArg>(self, host: A1, port: i64) -> Self {
-        self.opt(64).token("TO").val(host).val(port)
+/// The options of [`COMMAND LIST`](Commands::command_list), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::CommandList> {
+    /// `MODULE module-name`: one of `[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]`, the last one called is sent.
+    pub fn module<A1: ToArg>(self, module_name: A1) -> Self {
+        self.map(|c| c.module(module_name))
     }
 
-    /// `[TO host port [FORCE]]`.
-    pub fn to_force<A1: ToArg>(self, host: A1, port: i64) -> Self {
-        self.opt(64).token("TO").val(host).val(port).token("FORCE")
+    /// `ACLCAT category`: one of `[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]`, the last one called is sent.
+    pub fn aclcat<A1: ToArg>(self, category: A1) -> Self {
+        self.map(|c| c.aclcat(category))
     }
 
-    /// `[ABORT]`.
-    pub fn abort(self) -> Self {
-        self.opt(128).token("ABORT")
-    }
-
-    /// `[TIMEOUT milliseconds]`.
-    pub fn with_timeout(self, milliseconds: i64) -> Self {
-        self.opt(192).token("TIMEOUT").val(milliseconds)
-    }
-}
-
-/// The options of [`FLUSHALL`](Commands::flushall).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Flushall> {
-    /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
-    pub fn async_(self) -> Self {
-        self.opt(64).token("ASYNC")
-    }
-
-    /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
-    pub fn sync(self) -> Self {
-        self.opt(64).token("SYNC")
-    }
-}
-
-/// The options of [`FLUSHDB`](Commands::flushdb).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Flushdb> {
-    /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
-    pub fn async_(self) -> Self {
-        self.opt(64).token("ASYNC")
-    }
-
-    /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
-    pub fn sync(self) -> Self {
-        self.opt(64).token("SYNC")
-    }
-}
-
-/// The options of [`INFO`](Commands::info).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Info> {
-    /// `[section [section ...]]`.
-    pub fn sections<A1: ToArg>(self, sections: A1) -> Self {
-        self.opt(64).val(sections)
+    /// `PATTERN pattern`: one of `[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]`, the last one called is sent.
+    pub fn pattern<A1: ToArg>(self, pattern: A1) -> Self {
+        self.map(|c| c.pattern(pattern))
     }
 }

@@ -40,9 +40,167 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
+    /// Resets the server's statistics.
+    ///
+    /// ```text
+    /// CONFIG RESETSTAT
+    /// ```
+    ///
+    /// - Since: 2.0.0
+    /// - Complexity: O(1)
+    /// - Group: server
+    /// - ACL categories: @admin, @slow, @dangerous
+    pub fn config_resetstat(&self) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CONFIG_RESETSTAT, "CONFIG").token("RESETSTAT"),
+        )
+    }
+
+    /// Persists the effective configuration to file.
+    ///
+    /// ```text
+    /// CONFIG REWRITE
+    /// ```
+    ///
+    /// - Since: 2.8.0
+    /// - Complexity: O(1)
+    /// - Group: server
+    /// - ACL categories: @admin, @slow, @dangerous
+    pub fn config_rewrite(&self) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CONFIG_REWRITE, "CONFIG").token("REWRITE"),
+        )
+    }
+
+    /// Sets configuration parameters in-flight.
+    ///
+    /// ```text
+    /// CONFIG SET parameter value [parameter value ...]
+    /// ```
+    ///
+    /// - Since: 2.0.0
+    /// - Complexity: O(N) when N is the number of configuration parameters provided
+    /// - Group: server
+    /// - ACL categories: @admin, @slow, @dangerous
+    pub fn config_set<A1: ToArg>(&self, data: A1) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CONFIG_SET, "CONFIG").token("SET").val(data),
+        )
+    }
+
+    /// Returns the number of keys in the database.
+    ///
+    /// ```text
+    /// DBSIZE
+    /// ```
+    ///
+    /// - Since: 1.0.0
+    /// - Complexity: O(1)
+    /// - Group: server
+    /// - ACL categories: @keyspace, @read, @fast
+    pub fn dbsize(&self) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::DBSIZE, "DBSIZE"))
+    }
+
+    /// A container for debugging commands.
+    ///
+    /// ```text
+    /// DEBUG
+    /// ```
+    ///
+    /// - Since: 1.0.0
+    /// - Complexity: Depends on subcommand.
+    /// - Group: server
+    /// - ACL categories: @admin, @slow, @dangerous
+    pub fn debug(&self) -> R::Built<'_, Value, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::DEBUG, "DEBUG"))
+    }
+
+    /// Starts a coordinated failover from a server to one of its replicas.
+    ///
+    /// ```text
+    /// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]
+    /// ```
+    ///
+    /// - Since: 6.2.0
+    /// - Complexity: O(1)
+    /// - Group: server
+    /// - ACL categories: @admin, @slow, @dangerous
+    ///
+    /// Options: [`opts::Failover`] (`.to(), .to_force(), .abort(), .with_timeout()`).
+    pub fn failover(&self) -> R::Built<'_, (), opts::Failover> {
+        R::build(self, Cmd::method(&self.receiver, &table::FAILOVER, "FAILOVER"))
+    }
+
+    /// Removes all keys from all databases.
+    ///
+    /// ```text
+    /// FLUSHALL [ASYNC | SYNC]
+    /// ```
+    ///
+    /// - Since: 1.0.0
+    /// - Complexity: O(N) where N is the total number of keys in all databases
+    /// - Group: server
+    /// - ACL categories: @keyspace, @write, @slow, @dangerous
+    ///
+    /// Options: [`opts::Flushall`] (`.async_(), .sync()`).
+    pub fn flushall(&self) -> R::Built<'_, (), opts::Flushall> {
+        R::build(self, Cmd::method(&self.receiver, &table::FLUSHALL, "FLUSHALL"))
+    }
+
+    /// Remove all keys from the current database.
+    ///
+    /// ```text
+    /// FLUSHDB [ASYNC | SYNC]
+    /// ```
+    ///
+    /// - Since: 1.0.0
+    /// - Complexity: O(N) where N is the number of keys in the selected database
+    /// - Group: server
+    /// - ACL categories: @keyspace, @write, @slow, @dangerous
+    ///
+    /// Options: [`opts::Flushdb`] (`.async_(), .sync()`).
+    pub fn flushdb(&self) -> R::Built<'_, (), opts::Flushdb> {
+        R::build(self, Cmd::method(&self.receiver, &table::FLUSHDB, "FLUSHDB"))
+    }
+
+    /// Returns information and statistics about the server.
+    ///
+    /// ```text
+    /// INFO [section [section ...]]
+    /// ```
+    ///
+    /// - Since: 1.0.0
+    /// - Complexity: O(1)
+    /// - Group: server
+    /// - ACL categories: @slow, @dangerous
+    ///
+    /// Options: [`opts::Info`] (`.sections()`).
+    pub fn info(&self) -> R::Built<'_, crate::replies::Info, opts::Info> {
+        R::build(self, Cmd::method(&self.receiver, &table::INFO, "INFO"))
+    }
+
+    /// Returns the Unix timestamp of the last successful save to disk.
+    ///
+    /// ```text
+    /// LASTSAVE
+    /// ```
+    ///
+    /// - Since: 1.0.0
+    /// - Complexity: O(1)
+    /// - Group: server
+    /// - ACL categories: @admin, @fast, @dangerous
+    pub fn lastsave(&self) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::LASTSAVE, "LASTSAVE"))
+    }
+
     /// Returns a human-readable latency analysis report.
     ///
     /// ```text
@@ -53,8 +211,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn latency_doctor(&self) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::LATENCY_DOCTOR, "LATENCY").token("DOCTOR")
+    pub fn latency_doctor(&self) -> R::Built<'_, Bytes, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::LATENCY_DOCTOR, "LATENCY").token("DOCTOR"),
+        )
     }
 
     /// Returns a latency graph for an event.
@@ -67,8 +228,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn latency_graph<A1: ToArg>(&self, event: A1) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::LATENCY_GRAPH, "LATENCY").token("GRAPH").val(event)
+    pub fn latency_graph<A1: ToArg>(&self, event: A1) -> R::Built<'_, Bytes, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::LATENCY_GRAPH, "LATENCY").token("GRAPH").val(event),
+        )
     }
 
     /// Returns helpful text about the different subcommands.
@@ -81,8 +245,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @slow
-    pub fn latency_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::LATENCY_HELP, "LATENCY").token("HELP")
+    pub fn latency_help(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::LATENCY_HELP, "LATENCY").token("HELP"))
     }
 
     /// Returns the cumulative distribution of latencies of a subset or all commands.
@@ -97,8 +261,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @admin, @slow, @dangerous
     ///
     /// Options: [`opts::LatencyHistogram`] (`.commands()`).
-    pub fn latency_histogram(&self) -> Cmd<'_, Value, R, opts::LatencyHistogram> {
-        Cmd::method(&self.receiver, &table::LATENCY_HISTOGRAM, "LATENCY").token("HISTOGRAM")
+    pub fn latency_histogram(&self) -> R::Built<'_, Value, opts::LatencyHistogram> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::LATENCY_HISTOGRAM, "LATENCY").token("HISTOGRAM"),
+        )
     }
 
     /// Returns timestamp-latency samples for an event.
@@ -111,8 +278,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn latency_history<A1: ToArg>(&self, event: A1) -> Cmd<'_, Vec<(i64, i64)>, R, ()> {
-        Cmd::method(&self.receiver, &table::LATENCY_HISTORY, "LATENCY").token("HISTORY").val(event)
+    pub fn latency_history<A1: ToArg>(&self, event: A1) -> R::Built<'_, Vec<(i64, i64)>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::LATENCY_HISTORY, "LATENCY")
+                .token("HISTORY")
+                .val(event),
+        )
     }
 
     /// Returns the latest latency samples for all events.
@@ -125,8 +297,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @admin, @slow, @dangerous
-    pub fn latency_latest(&self) -> Cmd<'_, Vec<(Bytes, i64, i64, i64)>, R, ()> {
-        Cmd::method(&self.receiver, &table::LATENCY_LATEST, "LATENCY").token("LATEST")
+    pub fn latency_latest(&self) -> R::Built<'_, Vec<(Bytes, i64, i64, i64)>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::LATENCY_LATEST, "LATENCY").token("LATEST"),
+        )
     }
 
     /// Resets the latency data for one or more events.
@@ -141,8 +316,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @admin, @slow, @dangerous
     ///
     /// Options: [`opts::LatencyReset`] (`.events()`).
-    pub fn latency_reset(&self) -> Cmd<'_, i64, R, opts::LatencyReset> {
-        Cmd::method(&self.receiver, &table::LATENCY_RESET, "LATENCY").token("RESET")
+    pub fn latency_reset(&self) -> R::Built<'_, i64, opts::LatencyReset> {
+        R::build(self, Cmd::method(&self.receiver, &table::LATENCY_RESET, "LATENCY").token("RESET"))
     }
 
     /// Displays computer art and the Redis version
@@ -156,8 +331,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @fast
     ///
     /// Options: [`opts::Lolwut`] (`.version()`).
-    pub fn lolwut(&self) -> Cmd<'_, Bytes, R, opts::Lolwut> {
-        Cmd::method(&self.receiver, &table::LOLWUT, "LOLWUT")
+    pub fn lolwut(&self) -> R::Built<'_, Bytes, opts::Lolwut> {
+        R::build(self, Cmd::method(&self.receiver, &table::LOLWUT, "LOLWUT"))
     }
 
     /// Outputs a memory problems report.
@@ -170,8 +345,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @slow
-    pub fn memory_doctor(&self) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::MEMORY_DOCTOR, "MEMORY").token("DOCTOR")
+    pub fn memory_doctor(&self) -> R::Built<'_, Bytes, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::MEMORY_DOCTOR, "MEMORY").token("DOCTOR"))
     }
 
     /// Returns helpful text about the different subcommands.
@@ -184,8 +359,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @slow
-    pub fn memory_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::MEMORY_HELP, "MEMORY").token("HELP")
+    pub fn memory_help(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::MEMORY_HELP, "MEMORY").token("HELP"))
     }
 
     /// Returns the allocator statistics.
@@ -198,8 +373,12 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: Depends on how much memory is allocated, could be slow
     /// - Group: server
     /// - ACL categories: @slow
-    pub fn memory_malloc_stats(&self) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::MEMORY_MALLOC_STATS, "MEMORY").token("MALLOC-STATS")
+    pub fn memory_malloc_stats(&self) -> R::Built<'_, Bytes, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::MEMORY_MALLOC_STATS, "MEMORY")
+                .token("MALLOC-STATS"),
+        )
     }
 
     /// Asks the allocator to release memory.
@@ -212,8 +391,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: Depends on how much memory is allocated, could be slow
     /// - Group: server
     /// - ACL categories: @slow
-    pub fn memory_purge(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::MEMORY_PURGE, "MEMORY").token("PURGE")
+    pub fn memory_purge(&self) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::MEMORY_PURGE, "MEMORY").token("PURGE"))
     }
 
     /// Returns details about memory usage.
@@ -226,346 +405,122 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: server
     /// - ACL categories: @slow
-    pub fn memory_stats(&self) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::MEMORY_STATS, "MEMORY").token("STATS")
-    }
-
-    /// Estimates the memory usage of a key.
-    ///
-    /// ```text
-    /// MEMORY USAGE key [SAMPLES count]
-    /// ```
-    ///
-    /// - Since: 4.0.0
-    /// - Complexity: O(N) where N is the number of samples.
-    /// - Group: server
-    /// - ACL categories: @read, @slow
-    ///
-    /// Options: [`opts::MemoryUsage`] (`.samples()`).
-    pub fn memory_usage<A1: ToArg>(&self, key: A1) -> Cmd<'_, Option<i64>, R, opts::MemoryUsage> {
-        Cmd::method(&self.receiver, &table::MEMORY_USAGE, "MEMORY").token("USAGE").val(key)
-    }
-
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// MODULE HELP
-    /// ```
-    ///
-    /// - Since: 5.0.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @slow
-    pub fn module_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::MODULE_HELP, "MODULE").token("HELP")
-    }
-
-    /// Returns all loaded modules.
-    ///
-    /// ```text
-    /// MODULE LIST
-    /// ```
-    ///
-    /// - Since: 4.0.0
-    /// - Complexity: O(N) where N is the number of loaded modules.
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn module_list(&self) -> Cmd<'_, Vec<Value>, R, ()> {
-        Cmd::method(&self.receiver, &table::MODULE_LIST, "MODULE").token("LIST")
-    }
-
-    /// Loads a module.
-    ///
-    /// ```text
-    /// MODULE LOAD path [arg [arg ...]]
-    /// ```
-    ///
-    /// - Since: 4.0.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    ///
-    /// The command's further arguments go on with [`Cmd::arg`].
-    pub fn module_load<A1: ToArg>(&self, path: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::MODULE_LOAD, "MODULE").token("LOAD").val(path)
-    }
-
-    /// Loads a module using extended parameters.
-    ///
-    /// ```text
-    /// MODULE LOADEX path [CONFIG name value [CONFIG name value ...]] [ARGS args [args ...]]
-    /// ```
-    ///
-    /// - Since: 7.0.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    ///
-    /// Options: [`opts::ModuleLoadex`] (`.config(), .args()`).
-    pub fn module_loadex<A1: ToArg>(&self, path: A1) -> Cmd<'_, (), R, opts::ModuleLoadex> {
-        Cmd::method(&self.receiver, &table::MODULE_LOADEX, "MODULE").token("LOADEX").val(path)
-    }
-
-    /// Unloads a module.
-    ///
-    /// ```text
-    /// MODULE UNLOAD name
-    /// ```
-    ///
-    /// - Since: 4.0.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn module_unload<A1: ToArg>(&self, name: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::MODULE_UNLOAD, "MODULE").token("UNLOAD").val(name)
-    }
-
-    /// An internal command for configuring the replication stream.
-    ///
-    /// ```text
-    /// REPLCONF
-    /// ```
-    ///
-    /// - Since: 3.0.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn replconf(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::REPLCONF, "REPLCONF")
-    }
-
-    /// Configures a server as replica of another, or promotes it to a master.
-    ///
-    /// ```text
-    /// REPLICAOF <host port | NO ONE>
-    /// ```
-    ///
-    /// - Since: 5.0.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    ///
-    /// One option of each of these sets is required: `host / no`.
-    ///
-    /// Options: [`opts::Replicaof`] (`.host(), .no()`).
-    pub fn replicaof(&self) -> Cmd<'_, Bytes, R, opts::Replicaof> {
-        Cmd::method(&self.receiver, &table::REPLICAOF, "REPLICAOF")
-    }
-
-    /// An internal command for migrating keys in a cluster.
-    ///
-    /// ```text
-    /// RESTORE-ASKING key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
-    /// ```
-    ///
-    /// - Since: 3.0.0
-    /// - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
-    /// - Group: server
-    /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    ///
-    /// Options: [`opts::RestoreAsking`] (`.replace(), .absttl(), .idletime(), .freq()`).
-    pub fn restore_asking<A1: ToArg, A2: ToArg>(
-        &self,
-        key: A1,
-        ttl: i64,
-        serialized_value: A2,
-    ) -> Cmd<'_, (), R, opts::RestoreAsking> {
-        Cmd::method(&self.receiver, &table::RESTORE_ASKING, "RESTORE-ASKING")
-            .val(key)
-            .val(ttl)
-            .val(serialized_value)
-    }
-
-    /// Returns the replication role.
-    ///
-    /// ```text
-    /// ROLE
-    /// ```
-    ///
-    /// - Since: 2.8.12
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @fast, @dangerous
-    pub fn role(&self) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::ROLE, "ROLE")
-    }
-
-    /// Synchronously saves the database(s) to disk.
-    ///
-    /// ```text
-    /// SAVE
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: O(N) where N is the total number of keys in all databases
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn save(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::SAVE, "SAVE")
-    }
-
-    /// Synchronously saves the database(s) to disk and shuts down the Redis server.
-    ///
-    /// ```text
-    /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    ///
-    /// Options: [`opts::Shutdown`] (`.nosave(), .save(), .now(), .force(), .abort()`).
-    pub fn shutdown(&self) -> Cmd<'_, (), R, opts::Shutdown> {
-        Cmd::method(&self.receiver, &table::SHUTDOWN, "SHUTDOWN")
-    }
-
-    /// Sets a Redis server as a replica of another, or promotes it to being a master.
-    ///
-    /// ```text
-    /// SLAVEOF <host port | NO ONE>
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Deprecated since 5.0.0: use 'REPLICAOF'
-    ///
-    /// One option of each of these sets is required: `host / no`.
-    ///
-    /// Options: [`opts::Slaveof`] (`.host(), .no()`).
-    #[deprecated(note = "use REPLICAOF")]
-    pub fn slaveof(&self) -> Cmd<'_, Bytes, R, opts::Slaveof> {
-        Cmd::method(&self.receiver, &table::SLAVEOF, "SLAVEOF")
-    }
-
-    /// Returns the slow log's entries.
-    ///
-    /// ```text
-    /// SLOWLOG GET [count]
-    /// ```
-    ///
-    /// - Since: 2.2.12
-    /// - Complexity: O(N) where N is the number of entries returned
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    ///
-    /// Options: [`opts::SlowlogGet`] (`.count()`).
-    pub fn slowlog_get(&self) -> Cmd<'_, Vec<Vec<Value>>, R, opts::SlowlogGet> {
-        Cmd::method(&self.receiver, &table::SLOWLOG_GET, "SLOWLOG").token("GET")
-    }
-
-    /// Show helpful text about the different subcommands
-    ///
-    /// ```text
-    /// SLOWLOG HELP
-    /// ```
-    ///
-    /// - Since: 6.2.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @slow
-    pub fn slowlog_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::SLOWLOG_HELP, "SLOWLOG").token("HELP")
-    }
-
-    /// Returns the number of entries in the slow log.
-    ///
-    /// ```text
-    /// SLOWLOG LEN
-    /// ```
-    ///
-    /// - Since: 2.2.12
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn slowlog_len(&self) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::SLOWLOG_LEN, "SLOWLOG").token("LEN")
-    }
-
-    /// Clears all entries from the slow log.
-    ///
-    /// ```text
-    /// SLOWLOG RESET
-    /// ```
-    ///
-    /// - Since: 2.2.12
-    /// - Complexity: O(N) where N is the number of entries in the slowlog
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn slowlog_reset(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::SLOWLOG_RESET, "SLOWLOG").token("RESET")
-    }
-
-    /// Swaps two Redis databases.
-    ///
-    /// ```text
-    /// SWAPDB index1 index2
-    /// ```
-    ///
-    /// - Since: 4.0.0
-    /// - Complexity: O(N) where N is the count of clients watching or blocking on keys from both databases.
-    /// - Group: server
-    /// - ACL categories: @keyspace, @write, @fast, @dangerous
-    pub fn swapdb(&self, index1: i64, index2: i64) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::SWAPDB, "SWAPDB").val(index1).val(index2)
-    }
-
-    /// Returns the server time.
-    ///
-    /// ```text
-    /// TIME
-    /// ```
-    ///
-    /// - Since: 2.6.0
-    /// - Complexity: O(1)
-    /// - Group: server
-    /// - ACL categories: @fast
-    pub fn time(&self) -> Cmd<'_, crate::replies::ServerTime, R, ()> {
-        Cmd::method(&self.receiver, &table::TIME, "TIME")
+    pub fn memory_stats(&self) -> R::Built<'_, Value, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::MEMORY_STATS, "MEMORY").token("STATS"))
     }
 }
 
-/// Commands that change the state of the connection they run on: only for receivers whose connection has one owner ([`Exclusive`]).
-impl<R: Exclusive> Commands<R> {
-    /// Listens for all requests received by the server in real-time.
-    ///
-    /// ```text
-    /// MONITOR
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn monitor(&self) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::MONITOR, "MONITOR")
+/// The options of [`FAILOVER`](Commands::failover).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Failover> {
+    /// `[TO host port [FORCE]]`.
+    pub fn to<A1: ToArg>(self, host: A1, port: i64) -> Self {
+        self.opt(64).token("TO").val(host).val(port)
     }
 
-    /// An internal command used in replication.
-    ///
-    /// ```text
-    /// PSYNC replicationid offset
-    /// ```
-    ///
-    /// - Since: 2.8.0
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn psync<A1: ToArg>(&self, replicationid: A1, offset: i64) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::PSYNC, "PSYNC").val(replicationid).val(offset)
+    /// `[TO host port [FORCE]]`.
+    pub fn to_force<A1: ToArg>(self, host: A1, port: i64) -> Self {
+        self.opt(64).token("TO").val(host).val(port).token("FORCE")
     }
 
-    /// An internal command used in replication.
-    ///
-    /// ```text
-    /// SYNC
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Group: server
-    /// - ACL categories: @admin, @slow, @dangerous
-    pub fn sync(&self) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::SYNC, "SYNC")
+    /// `[ABORT]`.
+    pub fn abort(self) -> Self {
+        self.opt(128).token("ABORT")
+    }
+
+    /// `[TIMEOUT milliseconds]`.
+    pub fn with_timeout(self, milliseconds: i64) -> Self {
+        self.opt(192).token("TIMEOUT").val(milliseconds)
+    }
+}
+
+/// The options of [`FAILOVER`](Commands::failover), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Failover> {
+    /// `[TO host port [FORCE]]`.
+    pub fn to<A1: ToArg>(self, host: A1, port: i64) -> Self {
+        self.map(|c| c.to(host, port))
+    }
+
+    /// `[TO host port [FORCE]]`.
+    pub fn to_force<A1: ToArg>(self, host: A1, port: i64) -> Self {
+        self.map(|c| c.to_force(host, port))
+    }
+
+    /// `[ABORT]`.
+    pub fn abort(self) -> Self {
+        self.map(|c| c.abort())
+    }
+
+    /// `[TIMEOUT milliseconds]`.
+    pub fn with_timeout(self, milliseconds: i64) -> Self {
+        self.map(|c| c.with_timeout(milliseconds))
+    }
+}
+
+/// The options of [`FLUSHALL`](Commands::flushall).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Flushall> {
+    /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
+    pub fn async_(self) -> Self {
+        self.opt(64).token("ASYNC")
+    }
+
+    /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
+    pub fn sync(self) -> Self {
+        self.opt(64).token("SYNC")
+    }
+}
+
+/// The options of [`FLUSHALL`](Commands::flushall), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Flushall> {
+    /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
+    pub fn async_(self) -> Self {
+        self.map(|c| c.async_())
+    }
+
+    /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
+    pub fn sync(self) -> Self {
+        self.map(|c| c.sync())
+    }
+}
+
+/// The options of [`FLUSHDB`](Commands::flushdb).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Flushdb> {
+    /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
+    pub fn async_(self) -> Self {
+        self.opt(64).token("ASYNC")
+    }
+
+    /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
+    pub fn sync(self) -> Self {
+        self.opt(64).token("SYNC")
+    }
+}
+
+/// The options of [`FLUSHDB`](Commands::flushdb), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Flushdb> {
+    /// `ASYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
+    pub fn async_(self) -> Self {
+        self.map(|c| c.async_())
+    }
+
+    /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
+    pub fn sync(self) -> Self {
+        self.map(|c| c.sync())
+    }
+}
+
+/// The options of [`INFO`](Commands::info).
+impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Info> {
+    /// `[section [section ...]]`.
+    pub fn sections<A1: ToArg>(self, sections: A1) -> Self {
+        self.opt(64).val(sections)
+    }
+}
+
+/// The options of [`INFO`](Commands::info), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Info> {
+    /// `[section [section ...]]`.
+    pub fn sections<A1: ToArg>(self, sections: A1) -> Self {
+        self.map(|c| c.sections(sections))
     }
 }
 
@@ -577,11 +532,27 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::LatencyHistogram> {
     }
 }
 
+/// The options of [`LATENCY HISTOGRAM`](Commands::latency_histogram), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::LatencyHistogram> {
+    /// `[command [command ...]]`.
+    pub fn commands<A1: ToArg>(self, commands: A1) -> Self {
+        self.map(|c| c.commands(commands))
+    }
+}
+
 /// The options of [`LATENCY RESET`](Commands::latency_reset).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::LatencyReset> {
     /// `[event [event ...]]`.
     pub fn events<A1: ToArg>(self, events: A1) -> Self {
         self.opt(64).val(events)
+    }
+}
+
+/// The options of [`LATENCY RESET`](Commands::latency_reset), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::LatencyReset> {
+    /// `[event [event ...]]`.
+    pub fn events<A1: ToArg>(self, events: A1) -> Self {
+        self.map(|c| c.events(events))
     }
 }
 
@@ -593,108 +564,10 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lolwut> {
     }
 }
 
-/// The options of [`MEMORY USAGE`](Commands::memory_usage).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::MemoryUsage> {
-    /// `[SAMPLES count]`.
-    pub fn samples(self, count: i64) -> Self {
-        self.opt(128).token("SAMPLES").val(count)
-    }
-}
-
-/// The options of [`MODULE LOADEX`](Commands::module_loadex).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ModuleLoadex> {
-    /// `[CONFIG name value [CONFIG name value ...]]`; may be called more than once.
-    pub fn config<A1: ToArg, A2: ToArg>(self, name: A1, value: A2) -> Self {
-        self.opt_repeat(128).token("CONFIG").val(name).val(value)
-    }
-
-    /// `[ARGS args [args ...]]`.
-    pub fn args<A1: ToArg>(self, args: A1) -> Self {
-        self.opt(192).token("ARGS").val(args)
-    }
-}
-
-/// The options of [`REPLICAOF`](Commands::replicaof).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Replicaof> {
-    /// `host port`: one of `<host port | NO ONE>`, the last one called is sent.
-    pub fn host<A1: ToArg>(self, host: A1, port: i64) -> Self {
-        self.opt(64).val(host).val(port)
-    }
-
-    /// `NO ONE`: one of `<host port | NO ONE>`, the last one called is sent.
-    pub fn no(self) -> Self {
-        self.opt(64).token("NO").token("ONE")
-    }
-}
-
-/// The options of [`RESTORE-ASKING`](Commands::restore_asking).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::RestoreAsking> {
-    /// `[REPLACE]`.
-    pub fn replace(self) -> Self {
-        self.opt(256).token("REPLACE")
-    }
-
-    /// `[ABSTTL]`.
-    pub fn absttl(self) -> Self {
-        self.opt(320).token("ABSTTL")
-    }
-
-    /// `[IDLETIME seconds]`.
-    pub fn idletime(self, seconds: i64) -> Self {
-        self.opt(384).token("IDLETIME").val(seconds)
-    }
-
-    /// `[FREQ frequency]`.
-    pub fn freq(self, frequency: i64) -> Self {
-        self.opt(448).token("FREQ").val(frequency)
-    }
-}
-
-/// The options of [`SHUTDOWN`](Commands::shutdown).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Shutdown> {
-    /// `NOSAVE`: one of `[NOSAVE | SAVE]`, the last one called is sent.
-    pub fn nosave(self) -> Self {
-        self.opt(64).token("NOSAVE")
-    }
-
-    /// `SAVE`: one of `[NOSAVE | SAVE]`, the last one called is sent.
-    pub fn save(self) -> Self {
-        self.opt(64).token("SAVE")
-    }
-
-    /// `[NOW]`.
-    pub fn now(self) -> Self {
-        self.opt(128).token("NOW")
-    }
-
-    /// `[FORCE]`.
-    pub fn force(self) -> Self {
-        self.opt(192).token("FORCE")
-    }
-
-    /// `[ABORT]`.
-    pub fn abort(self) -> Self {
-        self.opt(256).token("ABORT")
-    }
-}
-
-/// The options of [`SLAVEOF`](Commands::slaveof).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Slaveof> {
-    /// `host port`: one of `<host port | NO ONE>`, the last one called is sent.
-    pub fn host<A1: ToArg>(self, host: A1, port: i64) -> Self {
-        self.opt(64).val(host).val(port)
-    }
-
-    /// `NO ONE`: one of `<host port | NO ONE>`, the last one called is sent.
-    pub fn no(self) -> Self {
-        self.opt(64).token("NO").token("ONE")
-    }
-}
-
-/// The options of [`SLOWLOG GET`](Commands::slowlog_get).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::SlowlogGet> {
-    /// `[count]`.
-    pub fn count(self, count: i64) -> Self {
-        self.opt(64).val(count)
+/// The options of [`LOLWUT`](Commands::lolwut), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Lolwut> {
+    /// `[VERSION version]`.
+    pub fn version(self, version: i64) -> Self {
+        self.map(|c| c.version(version))
     }
 }

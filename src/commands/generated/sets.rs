@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -53,8 +54,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Group: set
     /// - ACL categories: @write, @set, @fast
-    pub fn sadd<A1: ToArg, A2: ToArg>(&self, key: A1, members: A2) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::SADD, "SADD").val(key).val(members)
+    pub fn sadd<A1: ToArg, A2: ToArg>(&self, key: A1, members: A2) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::SADD, "SADD").val(key).val(members))
     }
 
     /// Returns the number of members in a set.
@@ -67,8 +68,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: set
     /// - ACL categories: @read, @set, @fast
-    pub fn scard<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::SCARD, "SCARD").val(key)
+    pub fn scard<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::SCARD, "SCARD").val(key))
     }
 
     /// Returns the difference of multiple sets.
@@ -81,8 +82,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the total number of elements in all given sets.
     /// - Group: set
     /// - ACL categories: @read, @set, @slow
-    pub fn sdiff<A1: ToArg>(&self, keys: A1) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::SDIFF, "SDIFF").val(keys)
+    pub fn sdiff<A1: ToArg>(&self, keys: A1) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::SDIFF, "SDIFF").val(keys))
     }
 
     /// Stores the difference of multiple sets in a key.
@@ -99,8 +100,13 @@ impl<R: Receiver> Commands<R> {
         &self,
         destination: A1,
         keys: A2,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::SDIFFSTORE, "SDIFFSTORE").val(destination).val(keys)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SDIFFSTORE, "SDIFFSTORE")
+                .val(destination)
+                .val(keys),
+        )
     }
 
     /// Returns the intersect of multiple sets.
@@ -113,8 +119,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
     /// - Group: set
     /// - ACL categories: @read, @set, @slow
-    pub fn sinter<A1: ToArg>(&self, keys: A1) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::SINTER, "SINTER").val(keys)
+    pub fn sinter<A1: ToArg>(&self, keys: A1) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::SINTER, "SINTER").val(keys))
     }
 
     /// Returns the number of members of the intersect of multiple sets.
@@ -129,8 +135,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @set, @slow
     ///
     /// Options: [`opts::Sintercard`] (`.limit()`).
-    pub fn sintercard<A1: ToArg>(&self, keys: A1) -> Cmd<'_, i64, R, opts::Sintercard> {
-        Cmd::method(&self.receiver, &table::SINTERCARD, "SINTERCARD").counted(keys)
+    pub fn sintercard<A1: ToArg>(&self, keys: A1) -> R::Built<'_, i64, opts::Sintercard> {
+        R::build(self, Cmd::method(&self.receiver, &table::SINTERCARD, "SINTERCARD").counted(keys))
     }
 
     /// Stores the intersect of multiple sets in a key.
@@ -147,8 +153,13 @@ impl<R: Receiver> Commands<R> {
         &self,
         destination: A1,
         keys: A2,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::SINTERSTORE, "SINTERSTORE").val(destination).val(keys)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SINTERSTORE, "SINTERSTORE")
+                .val(destination)
+                .val(keys),
+        )
     }
 
     /// Determines whether a member belongs to a set.
@@ -161,8 +172,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: set
     /// - ACL categories: @read, @set, @fast
-    pub fn sismember<A1: ToArg, A2: ToArg>(&self, key: A1, member: A2) -> Cmd<'_, bool, R, ()> {
-        Cmd::method(&self.receiver, &table::SISMEMBER, "SISMEMBER").val(key).val(member)
+    pub fn sismember<A1: ToArg, A2: ToArg>(&self, key: A1, member: A2) -> R::Built<'_, bool, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SISMEMBER, "SISMEMBER").val(key).val(member),
+        )
     }
 
     /// Returns all members of a set.
@@ -175,8 +189,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the set cardinality.
     /// - Group: set
     /// - ACL categories: @read, @set, @slow
-    pub fn smembers<A1: ToArg>(&self, key: A1) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::SMEMBERS, "SMEMBERS").val(key)
+    pub fn smembers<A1: ToArg>(&self, key: A1) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::SMEMBERS, "SMEMBERS").val(key))
     }
 
     /// Determines whether multiple members belong to a set.
@@ -193,8 +207,11 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         members: A2,
-    ) -> Cmd<'_, Vec<bool>, R, ()> {
-        Cmd::method(&self.receiver, &table::SMISMEMBER, "SMISMEMBER").val(key).val(members)
+    ) -> R::Built<'_, Vec<bool>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SMISMEMBER, "SMISMEMBER").val(key).val(members),
+        )
     }
 
     /// Moves a member from one set to another.
@@ -212,8 +229,14 @@ impl<R: Receiver> Commands<R> {
         source: A1,
         destination: A2,
         member: A3,
-    ) -> Cmd<'_, bool, R, ()> {
-        Cmd::method(&self.receiver, &table::SMOVE, "SMOVE").val(source).val(destination).val(member)
+    ) -> R::Built<'_, bool, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SMOVE, "SMOVE")
+                .val(source)
+                .val(destination)
+                .val(member),
+        )
     }
 
     /// Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.
@@ -228,8 +251,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @set, @fast
     ///
     /// Options: [`opts::Spop`] (`.count()`).
-    pub fn spop<A1: ToArg>(&self, key: A1) -> Cmd<'_, Option<Bytes>, R, opts::Spop> {
-        Cmd::method(&self.receiver, &table::SPOP, "SPOP").val(key)
+    pub fn spop<A1: ToArg>(&self, key: A1) -> R::Built<'_, Option<Bytes>, opts::Spop> {
+        R::build(self, Cmd::method(&self.receiver, &table::SPOP, "SPOP").val(key))
     }
 
     /// Get one or multiple random members from a set
@@ -244,8 +267,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @set, @slow
     ///
     /// Options: [`opts::Srandmember`] (`.count()`).
-    pub fn srandmember<A1: ToArg>(&self, key: A1) -> Cmd<'_, Option<Bytes>, R, opts::Srandmember> {
-        Cmd::method(&self.receiver, &table::SRANDMEMBER, "SRANDMEMBER").val(key)
+    pub fn srandmember<A1: ToArg>(
+        &self,
+        key: A1,
+    ) -> R::Built<'_, Option<Bytes>, opts::Srandmember> {
+        R::build(self, Cmd::method(&self.receiver, &table::SRANDMEMBER, "SRANDMEMBER").val(key))
     }
 
     /// Removes one or more members from a set. Deletes the set if the last member was removed.
@@ -258,8 +284,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of members to be removed.
     /// - Group: set
     /// - ACL categories: @write, @set, @fast
-    pub fn srem<A1: ToArg, A2: ToArg>(&self, key: A1, members: A2) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::SREM, "SREM").val(key).val(members)
+    pub fn srem<A1: ToArg, A2: ToArg>(&self, key: A1, members: A2) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::SREM, "SREM").val(key).val(members))
     }
 
     /// Iterates over members of a set.
@@ -278,8 +304,8 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         cursor: u64,
-    ) -> Cmd<'_, crate::replies::ScanPage<Bytes>, R, opts::Sscan> {
-        Cmd::method(&self.receiver, &table::SSCAN, "SSCAN").val(key).val(cursor)
+    ) -> R::Built<'_, crate::replies::ScanPage<Bytes>, opts::Sscan> {
+        R::build(self, Cmd::method(&self.receiver, &table::SSCAN, "SSCAN").val(key).val(cursor))
     }
 
     /// Returns the union of multiple sets.
@@ -292,8 +318,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the total number of elements in all given sets.
     /// - Group: set
     /// - ACL categories: @read, @set, @slow
-    pub fn sunion<A1: ToArg>(&self, keys: A1) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::SUNION, "SUNION").val(keys)
+    pub fn sunion<A1: ToArg>(&self, keys: A1) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::SUNION, "SUNION").val(keys))
     }
 
     /// Stores the union of multiple sets in a key.
@@ -310,8 +336,13 @@ impl<R: Receiver> Commands<R> {
         &self,
         destination: A1,
         keys: A2,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::SUNIONSTORE, "SUNIONSTORE").val(destination).val(keys)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SUNIONSTORE, "SUNIONSTORE")
+                .val(destination)
+                .val(keys),
+        )
     }
 }
 
@@ -320,6 +351,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Sintercard> {
     /// `[LIMIT limit]`.
     pub fn limit(self, limit: i64) -> Self {
         self.opt(192).token("LIMIT").val(limit)
+    }
+}
+
+/// The options of [`SINTERCARD`](Commands::sintercard), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Sintercard> {
+    /// `[LIMIT limit]`.
+    pub fn limit(self, limit: i64) -> Self {
+        self.map(|c| c.limit(limit))
     }
 }
 
@@ -333,6 +372,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Spop> {
     }
 }
 
+/// The options of [`SPOP`](Commands::spop), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Spop> {
+    /// `[count]`.
+    pub fn count(self, count: i64) -> Queued<'r, Vec<Bytes>, opts::Spop> {
+        self.map(|c| c.count(count))
+    }
+}
+
 /// The options of [`SRANDMEMBER`](Commands::srandmember).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Srandmember> {
     /// `[count]`.
@@ -340,6 +387,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Srandmember> {
     /// The reply becomes `Vec<Bytes>`.
     pub fn count(self, count: i64) -> Cmd<'r, Vec<Bytes>, R, opts::Srandmember> {
         self.opt(128).val(count).reply()
+    }
+}
+
+/// The options of [`SRANDMEMBER`](Commands::srandmember), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Srandmember> {
+    /// `[count]`.
+    pub fn count(self, count: i64) -> Queued<'r, Vec<Bytes>, opts::Srandmember> {
+        self.map(|c| c.count(count))
     }
 }
 
@@ -353,5 +408,18 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Sscan> {
     /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(256).token("COUNT").val(count)
+    }
+}
+
+/// The options of [`SSCAN`](Commands::sscan), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Sscan> {
+    /// `[MATCH pattern]`.
+    pub fn match_<A1: ToArg>(self, pattern: A1) -> Self {
+        self.map(|c| c.match_(pattern))
+    }
+
+    /// `[COUNT count]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
     }
 }

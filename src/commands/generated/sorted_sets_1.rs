@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -60,8 +61,14 @@ impl<R: Receiver> Commands<R> {
         timeout: f64,
         keys: A1,
         where_: args::MinMax,
-    ) -> Cmd<'_, Option<(Bytes, Vec<(Bytes, f64)>)>, R, opts::Bzmpop> {
-        Cmd::method(&self.receiver, &table::BZMPOP, "BZMPOP").val(timeout).counted(keys).val(where_)
+    ) -> R::Built<'_, Option<(Bytes, Vec<(Bytes, f64)>)>, opts::Bzmpop> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::BZMPOP, "BZMPOP")
+                .val(timeout)
+                .counted(keys)
+                .val(where_),
+        )
     }
 
     /// Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.
@@ -78,8 +85,11 @@ impl<R: Receiver> Commands<R> {
         &self,
         keys: A1,
         timeout: f64,
-    ) -> Cmd<'_, Option<(Bytes, Bytes, f64)>, R, ()> {
-        Cmd::method(&self.receiver, &table::BZPOPMAX, "BZPOPMAX").val(keys).val(timeout)
+    ) -> R::Built<'_, Option<(Bytes, Bytes, f64)>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::BZPOPMAX, "BZPOPMAX").val(keys).val(timeout),
+        )
     }
 
     /// Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
@@ -96,8 +106,11 @@ impl<R: Receiver> Commands<R> {
         &self,
         keys: A1,
         timeout: f64,
-    ) -> Cmd<'_, Option<(Bytes, Bytes, f64)>, R, ()> {
-        Cmd::method(&self.receiver, &table::BZPOPMIN, "BZPOPMIN").val(keys).val(timeout)
+    ) -> R::Built<'_, Option<(Bytes, Bytes, f64)>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::BZPOPMIN, "BZPOPMIN").val(keys).val(timeout),
+        )
     }
 
     /// Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
@@ -112,8 +125,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @sortedset, @fast
     ///
     /// Options: [`opts::Zadd`] (`.nx(), .xx(), .gt(), .lt(), .ch(), .incr()`).
-    pub fn zadd<A1: ToArg, A2: ToArg>(&self, key: A1, data: A2) -> Cmd<'_, i64, R, opts::Zadd> {
-        Cmd::method(&self.receiver, &table::ZADD, "ZADD").val(key).at(384).val(data)
+    pub fn zadd<A1: ToArg, A2: ToArg>(&self, key: A1, data: A2) -> R::Built<'_, i64, opts::Zadd> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZADD, "ZADD").val(key).at(384).val(data))
     }
 
     /// Returns the number of members in a sorted set.
@@ -126,8 +139,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: sorted-set
     /// - ACL categories: @read, @sortedset, @fast
-    pub fn zcard<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::ZCARD, "ZCARD").val(key)
+    pub fn zcard<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZCARD, "ZCARD").val(key))
     }
 
     /// Returns the count of members in a sorted set that have scores within a range.
@@ -145,8 +158,11 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         min: A2,
         max: A3,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::ZCOUNT, "ZCOUNT").val(key).val(min).val(max)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZCOUNT, "ZCOUNT").val(key).val(min).val(max),
+        )
     }
 
     /// Returns the difference between multiple sorted sets.
@@ -161,8 +177,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @sortedset, @slow
     ///
     /// Options: [`opts::Zdiff`] (`.withscores()`).
-    pub fn zdiff<A1: ToArg>(&self, keys: A1) -> Cmd<'_, Vec<Bytes>, R, opts::Zdiff> {
-        Cmd::method(&self.receiver, &table::ZDIFF, "ZDIFF").counted(keys)
+    pub fn zdiff<A1: ToArg>(&self, keys: A1) -> R::Built<'_, Vec<Bytes>, opts::Zdiff> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZDIFF, "ZDIFF").counted(keys))
     }
 
     /// Stores the difference of multiple sorted sets in a key.
@@ -179,8 +195,13 @@ impl<R: Receiver> Commands<R> {
         &self,
         destination: A1,
         keys: A2,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::ZDIFFSTORE, "ZDIFFSTORE").val(destination).counted(keys)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZDIFFSTORE, "ZDIFFSTORE")
+                .val(destination)
+                .counted(keys),
+        )
     }
 
     /// Increments the score of a member in a sorted set.
@@ -198,8 +219,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         increment: f64,
         member: A2,
-    ) -> Cmd<'_, f64, R, ()> {
-        Cmd::method(&self.receiver, &table::ZINCRBY, "ZINCRBY").val(key).val(increment).val(member)
+    ) -> R::Built<'_, f64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZINCRBY, "ZINCRBY")
+                .val(key)
+                .val(increment)
+                .val(member),
+        )
     }
 
     /// Returns the intersect of multiple sorted sets.
@@ -214,8 +241,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @sortedset, @slow
     ///
     /// Options: [`opts::Zinter`] (`.weights(), .aggregate(), .withscores()`).
-    pub fn zinter<A1: ToArg>(&self, keys: A1) -> Cmd<'_, Vec<Bytes>, R, opts::Zinter> {
-        Cmd::method(&self.receiver, &table::ZINTER, "ZINTER").counted(keys)
+    pub fn zinter<A1: ToArg>(&self, keys: A1) -> R::Built<'_, Vec<Bytes>, opts::Zinter> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZINTER, "ZINTER").counted(keys))
     }
 
     /// Returns the number of members of the intersect of multiple sorted sets.
@@ -230,8 +257,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @sortedset, @slow
     ///
     /// Options: [`opts::Zintercard`] (`.limit()`).
-    pub fn zintercard<A1: ToArg>(&self, keys: A1) -> Cmd<'_, i64, R, opts::Zintercard> {
-        Cmd::method(&self.receiver, &table::ZINTERCARD, "ZINTERCARD").counted(keys)
+    pub fn zintercard<A1: ToArg>(&self, keys: A1) -> R::Built<'_, i64, opts::Zintercard> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZINTERCARD, "ZINTERCARD").counted(keys))
     }
 
     /// Stores the intersect of multiple sorted sets in a key.
@@ -250,10 +277,13 @@ impl<R: Receiver> Commands<R> {
         &self,
         destination: A1,
         keys: A2,
-    ) -> Cmd<'_, i64, R, opts::Zinterstore> {
-        Cmd::method(&self.receiver, &table::ZINTERSTORE, "ZINTERSTORE")
-            .val(destination)
-            .counted(keys)
+    ) -> R::Built<'_, i64, opts::Zinterstore> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZINTERSTORE, "ZINTERSTORE")
+                .val(destination)
+                .counted(keys),
+        )
     }
 
     /// Returns the number of members in a sorted set within a lexicographical range.
@@ -271,8 +301,11 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         min: A2,
         max: A3,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::ZLEXCOUNT, "ZLEXCOUNT").val(key).val(min).val(max)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZLEXCOUNT, "ZLEXCOUNT").val(key).val(min).val(max),
+        )
     }
 
     /// Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
@@ -291,8 +324,11 @@ impl<R: Receiver> Commands<R> {
         &self,
         keys: A1,
         where_: args::MinMax,
-    ) -> Cmd<'_, Option<(Bytes, Vec<(Bytes, f64)>)>, R, opts::Zmpop> {
-        Cmd::method(&self.receiver, &table::ZMPOP, "ZMPOP").counted(keys).val(where_)
+    ) -> R::Built<'_, Option<(Bytes, Vec<(Bytes, f64)>)>, opts::Zmpop> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZMPOP, "ZMPOP").counted(keys).val(where_),
+        )
     }
 
     /// Returns the score of one or more members in a sorted set.
@@ -309,8 +345,11 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         members: A2,
-    ) -> Cmd<'_, Vec<Option<f64>>, R, ()> {
-        Cmd::method(&self.receiver, &table::ZMSCORE, "ZMSCORE").val(key).val(members)
+    ) -> R::Built<'_, Vec<Option<f64>>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZMSCORE, "ZMSCORE").val(key).val(members),
+        )
     }
 
     /// Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
@@ -325,8 +364,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @sortedset, @fast
     ///
     /// Options: [`opts::Zpopmax`] (`.count()`).
-    pub fn zpopmax<A1: ToArg>(&self, key: A1) -> Cmd<'_, Vec<(Bytes, f64)>, R, opts::Zpopmax> {
-        Cmd::method(&self.receiver, &table::ZPOPMAX, "ZPOPMAX").val(key)
+    pub fn zpopmax<A1: ToArg>(&self, key: A1) -> R::Built<'_, Vec<(Bytes, f64)>, opts::Zpopmax> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZPOPMAX, "ZPOPMAX").val(key))
     }
 
     /// Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
@@ -341,8 +380,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @sortedset, @fast
     ///
     /// Options: [`opts::Zpopmin`] (`.count()`).
-    pub fn zpopmin<A1: ToArg>(&self, key: A1) -> Cmd<'_, Vec<(Bytes, f64)>, R, opts::Zpopmin> {
-        Cmd::method(&self.receiver, &table::ZPOPMIN, "ZPOPMIN").val(key)
+    pub fn zpopmin<A1: ToArg>(&self, key: A1) -> R::Built<'_, Vec<(Bytes, f64)>, opts::Zpopmin> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZPOPMIN, "ZPOPMIN").val(key))
     }
 
     /// Returns one or more random members from a sorted set.
@@ -357,8 +396,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @sortedset, @slow
     ///
     /// Options: [`opts::Zrandmember`] (`.count(), .count_withscores()`).
-    pub fn zrandmember<A1: ToArg>(&self, key: A1) -> Cmd<'_, Option<Bytes>, R, opts::Zrandmember> {
-        Cmd::method(&self.receiver, &table::ZRANDMEMBER, "ZRANDMEMBER").val(key)
+    pub fn zrandmember<A1: ToArg>(
+        &self,
+        key: A1,
+    ) -> R::Built<'_, Option<Bytes>, opts::Zrandmember> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZRANDMEMBER, "ZRANDMEMBER").val(key))
     }
 }
 
@@ -367,6 +409,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bzmpop> {
     /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(320).token("COUNT").val(count)
+    }
+}
+
+/// The options of [`BZMPOP`](Commands::bzmpop), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Bzmpop> {
+    /// `[COUNT count]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
     }
 }
 
@@ -405,6 +455,39 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zadd> {
     }
 }
 
+/// The options of [`ZADD`](Commands::zadd), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zadd> {
+    /// `NX`: one of `[NX | XX]`, the last one called is sent.
+    pub fn nx(self) -> Self {
+        self.map(|c| c.nx())
+    }
+
+    /// `XX`: one of `[NX | XX]`, the last one called is sent.
+    pub fn xx(self) -> Self {
+        self.map(|c| c.xx())
+    }
+
+    /// `GT`: one of `[GT | LT]`, the last one called is sent.
+    pub fn gt(self) -> Self {
+        self.map(|c| c.gt())
+    }
+
+    /// `LT`: one of `[GT | LT]`, the last one called is sent.
+    pub fn lt(self) -> Self {
+        self.map(|c| c.lt())
+    }
+
+    /// `[CH]`.
+    pub fn ch(self) -> Self {
+        self.map(|c| c.ch())
+    }
+
+    /// `[INCR]`.
+    pub fn incr(self) -> Queued<'r, Option<f64>, opts::Zadd> {
+        self.map(|c| c.incr())
+    }
+}
+
 /// The options of [`ZDIFF`](Commands::zdiff).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zdiff> {
     /// `[WITHSCORES]`.
@@ -412,6 +495,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zdiff> {
     /// The reply becomes `Vec<(Bytes, f64)>`.
     pub fn withscores(self) -> Cmd<'r, Vec<(Bytes, f64)>, R, opts::Zdiff> {
         self.opt(192).token("WITHSCORES").reply()
+    }
+}
+
+/// The options of [`ZDIFF`](Commands::zdiff), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zdiff> {
+    /// `[WITHSCORES]`.
+    pub fn withscores(self) -> Queued<'r, Vec<(Bytes, f64)>, opts::Zdiff> {
+        self.map(|c| c.withscores())
     }
 }
 
@@ -435,11 +526,37 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zinter> {
     }
 }
 
+/// The options of [`ZINTER`](Commands::zinter), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zinter> {
+    /// `[WEIGHTS weight [weight ...]]`.
+    pub fn weights<A1: ToArg>(self, weights: A1) -> Self {
+        self.map(|c| c.weights(weights))
+    }
+
+    /// `[AGGREGATE SUM | MIN | MAX]`.
+    pub fn aggregate(self, aggregate: args::Aggregate) -> Self {
+        self.map(|c| c.aggregate(aggregate))
+    }
+
+    /// `[WITHSCORES]`.
+    pub fn withscores(self) -> Queued<'r, Vec<(Bytes, f64)>, opts::Zinter> {
+        self.map(|c| c.withscores())
+    }
+}
+
 /// The options of [`ZINTERCARD`](Commands::zintercard).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zintercard> {
     /// `[LIMIT limit]`.
     pub fn limit(self, limit: i64) -> Self {
         self.opt(192).token("LIMIT").val(limit)
+    }
+}
+
+/// The options of [`ZINTERCARD`](Commands::zintercard), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zintercard> {
+    /// `[LIMIT limit]`.
+    pub fn limit(self, limit: i64) -> Self {
+        self.map(|c| c.limit(limit))
     }
 }
 
@@ -456,11 +573,32 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zinterstore> {
     }
 }
 
+/// The options of [`ZINTERSTORE`](Commands::zinterstore), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zinterstore> {
+    /// `[WEIGHTS weight [weight ...]]`.
+    pub fn weights<A1: ToArg>(self, weights: A1) -> Self {
+        self.map(|c| c.weights(weights))
+    }
+
+    /// `[AGGREGATE SUM | MIN | MAX]`.
+    pub fn aggregate(self, aggregate: args::Aggregate) -> Self {
+        self.map(|c| c.aggregate(aggregate))
+    }
+}
+
 /// The options of [`ZMPOP`](Commands::zmpop).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zmpop> {
     /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(256).token("COUNT").val(count)
+    }
+}
+
+/// The options of [`ZMPOP`](Commands::zmpop), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zmpop> {
+    /// `[COUNT count]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
     }
 }
 
@@ -472,6 +610,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zpopmax> {
     }
 }
 
+/// The options of [`ZPOPMAX`](Commands::zpopmax), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zpopmax> {
+    /// `[count]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
+    }
+}
+
 /// The options of [`ZPOPMIN`](Commands::zpopmin).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zpopmin> {
     /// `[count]`.
@@ -479,6 +625,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zpopmin> {
     /// The reply becomes `Vec<(Bytes, f64)>`.
     pub fn count(self, count: i64) -> Cmd<'r, Vec<(Bytes, f64)>, R, opts::Zpopmin> {
         self.opt(128).val(count).reply()
+    }
+}
+
+/// The options of [`ZPOPMIN`](Commands::zpopmin), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zpopmin> {
+    /// `[count]`.
+    pub fn count(self, count: i64) -> Queued<'r, Vec<(Bytes, f64)>, opts::Zpopmin> {
+        self.map(|c| c.count(count))
     }
 }
 
@@ -496,5 +650,18 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrandmember> {
     /// The reply becomes `Vec<(Bytes, f64)>`.
     pub fn count_withscores(self, count: i64) -> Cmd<'r, Vec<(Bytes, f64)>, R, opts::Zrandmember> {
         self.opt(128).val(count).token("WITHSCORES").reply()
+    }
+}
+
+/// The options of [`ZRANDMEMBER`](Commands::zrandmember), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zrandmember> {
+    /// `[count [WITHSCORES]]`.
+    pub fn count(self, count: i64) -> Queued<'r, Vec<Bytes>, opts::Zrandmember> {
+        self.map(|c| c.count(count))
+    }
+
+    /// `[count [WITHSCORES]]`.
+    pub fn count_withscores(self, count: i64) -> Queued<'r, Vec<(Bytes, f64)>, opts::Zrandmember> {
+        self.map(|c| c.count_withscores(count))
     }
 }

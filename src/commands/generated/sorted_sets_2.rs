@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -60,8 +61,11 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         start: A2,
         stop: A3,
-    ) -> Cmd<'_, Vec<Bytes>, R, opts::Zrange> {
-        Cmd::method(&self.receiver, &table::ZRANGE, "ZRANGE").val(key).val(start).val(stop)
+    ) -> R::Built<'_, Vec<Bytes>, opts::Zrange> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZRANGE, "ZRANGE").val(key).val(start).val(stop),
+        )
     }
 
     /// Returns members in a sorted set within a lexicographical range.
@@ -83,8 +87,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         min: A2,
         max: A3,
-    ) -> Cmd<'_, Vec<Bytes>, R, opts::Zrangebylex> {
-        Cmd::method(&self.receiver, &table::ZRANGEBYLEX, "ZRANGEBYLEX").val(key).val(min).val(max)
+    ) -> R::Built<'_, Vec<Bytes>, opts::Zrangebylex> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZRANGEBYLEX, "ZRANGEBYLEX")
+                .val(key)
+                .val(min)
+                .val(max),
+        )
     }
 
     /// Returns members in a sorted set within a range of scores.
@@ -106,11 +116,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         min: A2,
         max: A3,
-    ) -> Cmd<'_, Vec<Bytes>, R, opts::Zrangebyscore> {
-        Cmd::method(&self.receiver, &table::ZRANGEBYSCORE, "ZRANGEBYSCORE")
-            .val(key)
-            .val(min)
-            .val(max)
+    ) -> R::Built<'_, Vec<Bytes>, opts::Zrangebyscore> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZRANGEBYSCORE, "ZRANGEBYSCORE")
+                .val(key)
+                .val(min)
+                .val(max),
+        )
     }
 
     /// Stores a range of members from sorted set in a key.
@@ -131,12 +144,15 @@ impl<R: Receiver> Commands<R> {
         src: A2,
         min: A3,
         max: A4,
-    ) -> Cmd<'_, i64, R, opts::Zrangestore> {
-        Cmd::method(&self.receiver, &table::ZRANGESTORE, "ZRANGESTORE")
-            .val(dst)
-            .val(src)
-            .val(min)
-            .val(max)
+    ) -> R::Built<'_, i64, opts::Zrangestore> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZRANGESTORE, "ZRANGESTORE")
+                .val(dst)
+                .val(src)
+                .val(min)
+                .val(max),
+        )
     }
 
     /// Returns the index of a member in a sorted set ordered by ascending scores.
@@ -155,8 +171,8 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         member: A2,
-    ) -> Cmd<'_, Option<i64>, R, opts::Zrank> {
-        Cmd::method(&self.receiver, &table::ZRANK, "ZRANK").val(key).val(member)
+    ) -> R::Built<'_, Option<i64>, opts::Zrank> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZRANK, "ZRANK").val(key).val(member))
     }
 
     /// Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.
@@ -169,8 +185,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.
     /// - Group: sorted-set
     /// - ACL categories: @write, @sortedset, @fast
-    pub fn zrem<A1: ToArg, A2: ToArg>(&self, key: A1, members: A2) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::ZREM, "ZREM").val(key).val(members)
+    pub fn zrem<A1: ToArg, A2: ToArg>(&self, key: A1, members: A2) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZREM, "ZREM").val(key).val(members))
     }
 
     /// Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.
@@ -188,11 +204,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         min: A2,
         max: A3,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::ZREMRANGEBYLEX, "ZREMRANGEBYLEX")
-            .val(key)
-            .val(min)
-            .val(max)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZREMRANGEBYLEX, "ZREMRANGEBYLEX")
+                .val(key)
+                .val(min)
+                .val(max),
+        )
     }
 
     /// Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.
@@ -210,11 +229,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         start: i64,
         stop: i64,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::ZREMRANGEBYRANK, "ZREMRANGEBYRANK")
-            .val(key)
-            .val(start)
-            .val(stop)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZREMRANGEBYRANK, "ZREMRANGEBYRANK")
+                .val(key)
+                .val(start)
+                .val(stop),
+        )
     }
 
     /// Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.
@@ -232,11 +254,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         min: A2,
         max: A3,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::ZREMRANGEBYSCORE, "ZREMRANGEBYSCORE")
-            .val(key)
-            .val(min)
-            .val(max)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZREMRANGEBYSCORE, "ZREMRANGEBYSCORE")
+                .val(key)
+                .val(min)
+                .val(max),
+        )
     }
 
     /// Returns members in a sorted set within a range of indexes in reverse order.
@@ -258,8 +283,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         start: i64,
         stop: i64,
-    ) -> Cmd<'_, Vec<Bytes>, R, opts::Zrevrange> {
-        Cmd::method(&self.receiver, &table::ZREVRANGE, "ZREVRANGE").val(key).val(start).val(stop)
+    ) -> R::Built<'_, Vec<Bytes>, opts::Zrevrange> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZREVRANGE, "ZREVRANGE")
+                .val(key)
+                .val(start)
+                .val(stop),
+        )
     }
 
     /// Returns members in a sorted set within a lexicographical range in reverse order.
@@ -281,11 +312,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         max: A2,
         min: A3,
-    ) -> Cmd<'_, Vec<Bytes>, R, opts::Zrevrangebylex> {
-        Cmd::method(&self.receiver, &table::ZREVRANGEBYLEX, "ZREVRANGEBYLEX")
-            .val(key)
-            .val(max)
-            .val(min)
+    ) -> R::Built<'_, Vec<Bytes>, opts::Zrevrangebylex> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZREVRANGEBYLEX, "ZREVRANGEBYLEX")
+                .val(key)
+                .val(max)
+                .val(min),
+        )
     }
 
     /// Returns members in a sorted set within a range of scores in reverse order.
@@ -307,11 +341,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         max: A2,
         min: A3,
-    ) -> Cmd<'_, Vec<Bytes>, R, opts::Zrevrangebyscore> {
-        Cmd::method(&self.receiver, &table::ZREVRANGEBYSCORE, "ZREVRANGEBYSCORE")
-            .val(key)
-            .val(max)
-            .val(min)
+    ) -> R::Built<'_, Vec<Bytes>, opts::Zrevrangebyscore> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZREVRANGEBYSCORE, "ZREVRANGEBYSCORE")
+                .val(key)
+                .val(max)
+                .val(min),
+        )
     }
 
     /// Returns the index of a member in a sorted set ordered by descending scores.
@@ -330,8 +367,11 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         member: A2,
-    ) -> Cmd<'_, Option<i64>, R, opts::Zrevrank> {
-        Cmd::method(&self.receiver, &table::ZREVRANK, "ZREVRANK").val(key).val(member)
+    ) -> R::Built<'_, Option<i64>, opts::Zrevrank> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZREVRANK, "ZREVRANK").val(key).val(member),
+        )
     }
 
     /// Iterates over members and scores of a sorted set.
@@ -350,8 +390,8 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         cursor: u64,
-    ) -> Cmd<'_, crate::replies::ScanPage<(Bytes, f64)>, R, opts::Zscan> {
-        Cmd::method(&self.receiver, &table::ZSCAN, "ZSCAN").val(key).val(cursor)
+    ) -> R::Built<'_, crate::replies::ScanPage<(Bytes, f64)>, opts::Zscan> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZSCAN, "ZSCAN").val(key).val(cursor))
     }
 
     /// Returns the score of a member in a sorted set.
@@ -364,8 +404,12 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: sorted-set
     /// - ACL categories: @read, @sortedset, @fast
-    pub fn zscore<A1: ToArg, A2: ToArg>(&self, key: A1, member: A2) -> Cmd<'_, Option<f64>, R, ()> {
-        Cmd::method(&self.receiver, &table::ZSCORE, "ZSCORE").val(key).val(member)
+    pub fn zscore<A1: ToArg, A2: ToArg>(
+        &self,
+        key: A1,
+        member: A2,
+    ) -> R::Built<'_, Option<f64>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZSCORE, "ZSCORE").val(key).val(member))
     }
 
     /// Returns the union of multiple sorted sets.
@@ -380,8 +424,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @sortedset, @slow
     ///
     /// Options: [`opts::Zunion`] (`.weights(), .aggregate(), .withscores()`).
-    pub fn zunion<A1: ToArg>(&self, keys: A1) -> Cmd<'_, Vec<Bytes>, R, opts::Zunion> {
-        Cmd::method(&self.receiver, &table::ZUNION, "ZUNION").counted(keys)
+    pub fn zunion<A1: ToArg>(&self, keys: A1) -> R::Built<'_, Vec<Bytes>, opts::Zunion> {
+        R::build(self, Cmd::method(&self.receiver, &table::ZUNION, "ZUNION").counted(keys))
     }
 
     /// Stores the union of multiple sorted sets in a key.
@@ -400,10 +444,13 @@ impl<R: Receiver> Commands<R> {
         &self,
         destination: A1,
         keys: A2,
-    ) -> Cmd<'_, i64, R, opts::Zunionstore> {
-        Cmd::method(&self.receiver, &table::ZUNIONSTORE, "ZUNIONSTORE")
-            .val(destination)
-            .counted(keys)
+    ) -> R::Built<'_, i64, opts::Zunionstore> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::ZUNIONSTORE, "ZUNIONSTORE")
+                .val(destination)
+                .counted(keys),
+        )
     }
 }
 
@@ -437,11 +484,47 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrange> {
     }
 }
 
+/// The options of [`ZRANGE`](Commands::zrange), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zrange> {
+    /// `BYSCORE`: one of `[BYSCORE | BYLEX]`, the last one called is sent.
+    pub fn by_score(self) -> Self {
+        self.map(|c| c.by_score())
+    }
+
+    /// `BYLEX`: one of `[BYSCORE | BYLEX]`, the last one called is sent.
+    pub fn by_lex(self) -> Self {
+        self.map(|c| c.by_lex())
+    }
+
+    /// `[REV]`.
+    pub fn rev(self) -> Self {
+        self.map(|c| c.rev())
+    }
+
+    /// `[LIMIT offset count]`.
+    pub fn limit(self, offset: i64, count: i64) -> Self {
+        self.map(|c| c.limit(offset, count))
+    }
+
+    /// `[WITHSCORES]`.
+    pub fn withscores(self) -> Queued<'r, Vec<(Bytes, f64)>, opts::Zrange> {
+        self.map(|c| c.withscores())
+    }
+}
+
 /// The options of [`ZRANGEBYLEX`](Commands::zrangebylex).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrangebylex> {
     /// `[LIMIT offset count]`.
     pub fn limit(self, offset: i64, count: i64) -> Self {
         self.opt(256).token("LIMIT").val(offset).val(count)
+    }
+}
+
+/// The options of [`ZRANGEBYLEX`](Commands::zrangebylex), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zrangebylex> {
+    /// `[LIMIT offset count]`.
+    pub fn limit(self, offset: i64, count: i64) -> Self {
+        self.map(|c| c.limit(offset, count))
     }
 }
 
@@ -457,6 +540,19 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrangebyscore> {
     /// `[LIMIT offset count]`.
     pub fn limit(self, offset: i64, count: i64) -> Self {
         self.opt(320).token("LIMIT").val(offset).val(count)
+    }
+}
+
+/// The options of [`ZRANGEBYSCORE`](Commands::zrangebyscore), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zrangebyscore> {
+    /// `[WITHSCORES]`.
+    pub fn withscores(self) -> Queued<'r, Vec<(Bytes, f64)>, opts::Zrangebyscore> {
+        self.map(|c| c.withscores())
+    }
+
+    /// `[LIMIT offset count]`.
+    pub fn limit(self, offset: i64, count: i64) -> Self {
+        self.map(|c| c.limit(offset, count))
     }
 }
 
@@ -483,6 +579,29 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrangestore> {
     }
 }
 
+/// The options of [`ZRANGESTORE`](Commands::zrangestore), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zrangestore> {
+    /// `BYSCORE`: one of `[BYSCORE | BYLEX]`, the last one called is sent.
+    pub fn by_score(self) -> Self {
+        self.map(|c| c.by_score())
+    }
+
+    /// `BYLEX`: one of `[BYSCORE | BYLEX]`, the last one called is sent.
+    pub fn by_lex(self) -> Self {
+        self.map(|c| c.by_lex())
+    }
+
+    /// `[REV]`.
+    pub fn rev(self) -> Self {
+        self.map(|c| c.rev())
+    }
+
+    /// `[LIMIT offset count]`.
+    pub fn limit(self, offset: i64, count: i64) -> Self {
+        self.map(|c| c.limit(offset, count))
+    }
+}
+
 /// The options of [`ZRANK`](Commands::zrank).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrank> {
     /// `[WITHSCORE]`.
@@ -490,6 +609,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrank> {
     /// The reply becomes `Option<(i64, f64)>`.
     pub fn withscore(self) -> Cmd<'r, Option<(i64, f64)>, R, opts::Zrank> {
         self.opt(192).token("WITHSCORE").reply()
+    }
+}
+
+/// The options of [`ZRANK`](Commands::zrank), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zrank> {
+    /// `[WITHSCORE]`.
+    pub fn withscore(self) -> Queued<'r, Option<(i64, f64)>, opts::Zrank> {
+        self.map(|c| c.withscore())
     }
 }
 
@@ -503,11 +630,27 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrange> {
     }
 }
 
+/// The options of [`ZREVRANGE`](Commands::zrevrange), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zrevrange> {
+    /// `[WITHSCORES]`.
+    pub fn withscores(self) -> Queued<'r, Vec<(Bytes, f64)>, opts::Zrevrange> {
+        self.map(|c| c.withscores())
+    }
+}
+
 /// The options of [`ZREVRANGEBYLEX`](Commands::zrevrangebylex).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrangebylex> {
     /// `[LIMIT offset count]`.
     pub fn limit(self, offset: i64, count: i64) -> Self {
         self.opt(256).token("LIMIT").val(offset).val(count)
+    }
+}
+
+/// The options of [`ZREVRANGEBYLEX`](Commands::zrevrangebylex), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zrevrangebylex> {
+    /// `[LIMIT offset count]`.
+    pub fn limit(self, offset: i64, count: i64) -> Self {
+        self.map(|c| c.limit(offset, count))
     }
 }
 
@@ -526,6 +669,19 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrangebyscore> {
     }
 }
 
+/// The options of [`ZREVRANGEBYSCORE`](Commands::zrevrangebyscore), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zrevrangebyscore> {
+    /// `[WITHSCORES]`.
+    pub fn withscores(self) -> Queued<'r, Vec<(Bytes, f64)>, opts::Zrevrangebyscore> {
+        self.map(|c| c.withscores())
+    }
+
+    /// `[LIMIT offset count]`.
+    pub fn limit(self, offset: i64, count: i64) -> Self {
+        self.map(|c| c.limit(offset, count))
+    }
+}
+
 /// The options of [`ZREVRANK`](Commands::zrevrank).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrank> {
     /// `[WITHSCORE]`.
@@ -533,6 +689,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zrevrank> {
     /// The reply becomes `Option<(i64, f64)>`.
     pub fn withscore(self) -> Cmd<'r, Option<(i64, f64)>, R, opts::Zrevrank> {
         self.opt(192).token("WITHSCORE").reply()
+    }
+}
+
+/// The options of [`ZREVRANK`](Commands::zrevrank), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zrevrank> {
+    /// `[WITHSCORE]`.
+    pub fn withscore(self) -> Queued<'r, Option<(i64, f64)>, opts::Zrevrank> {
+        self.map(|c| c.withscore())
     }
 }
 
@@ -546,6 +710,19 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zscan> {
     /// `[COUNT count]`.
     pub fn count(self, count: i64) -> Self {
         self.opt(256).token("COUNT").val(count)
+    }
+}
+
+/// The options of [`ZSCAN`](Commands::zscan), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zscan> {
+    /// `[MATCH pattern]`.
+    pub fn match_<A1: ToArg>(self, pattern: A1) -> Self {
+        self.map(|c| c.match_(pattern))
+    }
+
+    /// `[COUNT count]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
     }
 }
 
@@ -569,6 +746,24 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zunion> {
     }
 }
 
+/// The options of [`ZUNION`](Commands::zunion), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zunion> {
+    /// `[WEIGHTS weight [weight ...]]`.
+    pub fn weights<A1: ToArg>(self, weights: A1) -> Self {
+        self.map(|c| c.weights(weights))
+    }
+
+    /// `[AGGREGATE SUM | MIN | MAX]`.
+    pub fn aggregate(self, aggregate: args::Aggregate) -> Self {
+        self.map(|c| c.aggregate(aggregate))
+    }
+
+    /// `[WITHSCORES]`.
+    pub fn withscores(self) -> Queued<'r, Vec<(Bytes, f64)>, opts::Zunion> {
+        self.map(|c| c.withscores())
+    }
+}
+
 /// The options of [`ZUNIONSTORE`](Commands::zunionstore).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zunionstore> {
     /// `[WEIGHTS weight [weight ...]]`.
@@ -579,5 +774,18 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Zunionstore> {
     /// `[AGGREGATE SUM | MIN | MAX]`.
     pub fn aggregate(self, aggregate: args::Aggregate) -> Self {
         self.opt(320).token("AGGREGATE").val(aggregate)
+    }
+}
+
+/// The options of [`ZUNIONSTORE`](Commands::zunionstore), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Zunionstore> {
+    /// `[WEIGHTS weight [weight ...]]`.
+    pub fn weights<A1: ToArg>(self, weights: A1) -> Self {
+        self.map(|c| c.weights(weights))
+    }
+
+    /// `[AGGREGATE SUM | MIN | MAX]`.
+    pub fn aggregate(self, aggregate: args::Aggregate) -> Self {
+        self.map(|c| c.aggregate(aggregate))
     }
 }

@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -53,8 +54,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.
     /// - Group: string
     /// - ACL categories: @write, @string, @fast
-    pub fn append<A1: ToArg, A2: ToArg>(&self, key: A1, value: A2) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::APPEND, "APPEND").val(key).val(value)
+    pub fn append<A1: ToArg, A2: ToArg>(&self, key: A1, value: A2) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::APPEND, "APPEND").val(key).val(value))
     }
 
     /// Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
@@ -67,8 +68,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: string
     /// - ACL categories: @write, @string, @fast
-    pub fn decr<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::DECR, "DECR").val(key)
+    pub fn decr<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::DECR, "DECR").val(key))
     }
 
     /// Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.
@@ -81,8 +82,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: string
     /// - ACL categories: @write, @string, @fast
-    pub fn decrby<A1: ToArg>(&self, key: A1, decrement: i64) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::DECRBY, "DECRBY").val(key).val(decrement)
+    pub fn decrby<A1: ToArg>(&self, key: A1, decrement: i64) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::DECRBY, "DECRBY").val(key).val(decrement),
+        )
     }
 
     /// Returns the string value of a key.
@@ -95,8 +99,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: string
     /// - ACL categories: @read, @string, @fast
-    pub fn get<A1: ToArg>(&self, key: A1) -> Cmd<'_, Option<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::GET, "GET").val(key)
+    pub fn get<A1: ToArg>(&self, key: A1) -> R::Built<'_, Option<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::GET, "GET").val(key))
     }
 
     /// Returns the string value of a key after deleting the key.
@@ -109,8 +113,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: string
     /// - ACL categories: @write, @string, @fast
-    pub fn getdel<A1: ToArg>(&self, key: A1) -> Cmd<'_, Option<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::GETDEL, "GETDEL").val(key)
+    pub fn getdel<A1: ToArg>(&self, key: A1) -> R::Built<'_, Option<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::GETDEL, "GETDEL").val(key))
     }
 
     /// Returns the string value of a key after setting its expiration time.
@@ -125,8 +129,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @string, @fast
     ///
     /// Options: [`opts::Getex`] (`.ex(), .px(), .exat(), .pxat(), .persist()`).
-    pub fn getex<A1: ToArg>(&self, key: A1) -> Cmd<'_, Option<Bytes>, R, opts::Getex> {
-        Cmd::method(&self.receiver, &table::GETEX, "GETEX").val(key)
+    pub fn getex<A1: ToArg>(&self, key: A1) -> R::Built<'_, Option<Bytes>, opts::Getex> {
+        R::build(self, Cmd::method(&self.receiver, &table::GETEX, "GETEX").val(key))
     }
 
     /// Returns a substring of the string stored at a key.
@@ -139,8 +143,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
     /// - Group: string
     /// - ACL categories: @read, @string, @slow
-    pub fn getrange<A1: ToArg>(&self, key: A1, start: i64, end: i64) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::GETRANGE, "GETRANGE").val(key).val(start).val(end)
+    pub fn getrange<A1: ToArg>(&self, key: A1, start: i64, end: i64) -> R::Built<'_, Bytes, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::GETRANGE, "GETRANGE").val(key).val(start).val(end),
+        )
     }
 
     /// Returns the previous string value of a key after setting it to a new value.
@@ -159,8 +166,8 @@ impl<R: Receiver> Commands<R> {
         &self,
         key: A1,
         value: A2,
-    ) -> Cmd<'_, Option<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::GETSET, "GETSET").val(key).val(value)
+    ) -> R::Built<'_, Option<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::GETSET, "GETSET").val(key).val(value))
     }
 
     /// Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
@@ -173,8 +180,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: string
     /// - ACL categories: @write, @string, @fast
-    pub fn incr<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::INCR, "INCR").val(key)
+    pub fn incr<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::INCR, "INCR").val(key))
     }
 
     /// Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
@@ -187,8 +194,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: string
     /// - ACL categories: @write, @string, @fast
-    pub fn incrby<A1: ToArg>(&self, key: A1, increment: i64) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::INCRBY, "INCRBY").val(key).val(increment)
+    pub fn incrby<A1: ToArg>(&self, key: A1, increment: i64) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::INCRBY, "INCRBY").val(key).val(increment),
+        )
     }
 
     /// Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.
@@ -201,8 +211,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: string
     /// - ACL categories: @write, @string, @fast
-    pub fn incrbyfloat<A1: ToArg>(&self, key: A1, increment: f64) -> Cmd<'_, f64, R, ()> {
-        Cmd::method(&self.receiver, &table::INCRBYFLOAT, "INCRBYFLOAT").val(key).val(increment)
+    pub fn incrbyfloat<A1: ToArg>(&self, key: A1, increment: f64) -> R::Built<'_, f64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::INCRBYFLOAT, "INCRBYFLOAT").val(key).val(increment),
+        )
     }
 
     /// Finds the longest common substring.
@@ -217,8 +230,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @string, @slow
     ///
     /// Options: [`opts::Lcs`] (`.len(), .idx(), .minmatchlen(), .withmatchlen()`).
-    pub fn lcs<A1: ToArg, A2: ToArg>(&self, key1: A1, key2: A2) -> Cmd<'_, Value, R, opts::Lcs> {
-        Cmd::method(&self.receiver, &table::LCS, "LCS").val(key1).val(key2)
+    pub fn lcs<A1: ToArg, A2: ToArg>(&self, key1: A1, key2: A2) -> R::Built<'_, Value, opts::Lcs> {
+        R::build(self, Cmd::method(&self.receiver, &table::LCS, "LCS").val(key1).val(key2))
     }
 
     /// Atomically returns the string values of one or more keys.
@@ -231,8 +244,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of keys to retrieve.
     /// - Group: string
     /// - ACL categories: @read, @string, @fast
-    pub fn mget<A1: ToArg>(&self, keys: A1) -> Cmd<'_, Vec<Option<Bytes>>, R, ()> {
-        Cmd::method(&self.receiver, &table::MGET, "MGET").val(keys)
+    pub fn mget<A1: ToArg>(&self, keys: A1) -> R::Built<'_, Vec<Option<Bytes>>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::MGET, "MGET").val(keys))
     }
 
     /// Atomically creates or modifies the string values of one or more keys.
@@ -245,8 +258,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of keys to set.
     /// - Group: string
     /// - ACL categories: @write, @string, @slow
-    pub fn mset<A1: ToArg>(&self, data: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::MSET, "MSET").val(data)
+    pub fn mset<A1: ToArg>(&self, data: A1) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::MSET, "MSET").val(data))
     }
 
     /// Atomically modifies the string values of one or more keys only when all keys don't exist.
@@ -259,8 +272,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(N) where N is the number of keys to set.
     /// - Group: string
     /// - ACL categories: @write, @string, @slow
-    pub fn msetnx<A1: ToArg>(&self, data: A1) -> Cmd<'_, bool, R, ()> {
-        Cmd::method(&self.receiver, &table::MSETNX, "MSETNX").val(data)
+    pub fn msetnx<A1: ToArg>(&self, data: A1) -> R::Built<'_, bool, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::MSETNX, "MSETNX").val(data))
     }
 
     /// Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.
@@ -280,8 +293,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         milliseconds: i64,
         value: A2,
-    ) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::PSETEX, "PSETEX").val(key).val(milliseconds).val(value)
+    ) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::PSETEX, "PSETEX")
+                .val(key)
+                .val(milliseconds)
+                .val(value),
+        )
     }
 
     /// Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
@@ -296,8 +315,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @string, @slow
     ///
     /// Options: [`opts::Set`] (`.nx(), .xx(), .get(), .ex(), .px(), .exat(), .pxat(), .keepttl()`).
-    pub fn set<A1: ToArg, A2: ToArg>(&self, key: A1, value: A2) -> Cmd<'_, (), R, opts::Set> {
-        Cmd::method(&self.receiver, &table::SET, "SET").val(key).val(value)
+    pub fn set<A1: ToArg, A2: ToArg>(&self, key: A1, value: A2) -> R::Built<'_, (), opts::Set> {
+        R::build(self, Cmd::method(&self.receiver, &table::SET, "SET").val(key).val(value))
     }
 
     /// Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
@@ -317,8 +336,11 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         seconds: i64,
         value: A2,
-    ) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::SETEX, "SETEX").val(key).val(seconds).val(value)
+    ) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SETEX, "SETEX").val(key).val(seconds).val(value),
+        )
     }
 
     /// Set the string value of a key only when the key doesn't exist.
@@ -333,8 +355,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @write, @string, @fast
     /// - Deprecated since 2.6.12: use 'SET' with the 'NX' argument
     #[deprecated(note = "use SET with the NX argument")]
-    pub fn setnx<A1: ToArg, A2: ToArg>(&self, key: A1, value: A2) -> Cmd<'_, bool, R, ()> {
-        Cmd::method(&self.receiver, &table::SETNX, "SETNX").val(key).val(value)
+    pub fn setnx<A1: ToArg, A2: ToArg>(&self, key: A1, value: A2) -> R::Built<'_, bool, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::SETNX, "SETNX").val(key).val(value))
     }
 
     /// Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.
@@ -352,8 +374,14 @@ impl<R: Receiver> Commands<R> {
         key: A1,
         offset: i64,
         value: A2,
-    ) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::SETRANGE, "SETRANGE").val(key).val(offset).val(value)
+    ) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SETRANGE, "SETRANGE")
+                .val(key)
+                .val(offset)
+                .val(value),
+        )
     }
 
     /// Returns the length of a string value.
@@ -366,8 +394,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: string
     /// - ACL categories: @read, @string, @fast
-    pub fn strlen<A1: ToArg>(&self, key: A1) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::STRLEN, "STRLEN").val(key)
+    pub fn strlen<A1: ToArg>(&self, key: A1) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::STRLEN, "STRLEN").val(key))
     }
 
     /// Returns a substring from a string value.
@@ -382,8 +410,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @read, @string, @slow
     /// - Deprecated since 2.0.0: use 'GETRANGE'
     #[deprecated(note = "use GETRANGE")]
-    pub fn substr<A1: ToArg>(&self, key: A1, start: i64, end: i64) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::SUBSTR, "SUBSTR").val(key).val(start).val(end)
+    pub fn substr<A1: ToArg>(&self, key: A1, start: i64, end: i64) -> R::Built<'_, Bytes, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::SUBSTR, "SUBSTR").val(key).val(start).val(end),
+        )
     }
 }
 
@@ -415,6 +446,34 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Getex> {
     }
 }
 
+/// The options of [`GETEX`](Commands::getex), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Getex> {
+    /// `EX seconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`, the last one called is sent.
+    pub fn ex(self, seconds: i64) -> Self {
+        self.map(|c| c.ex(seconds))
+    }
+
+    /// `PX milliseconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`, the last one called is sent.
+    pub fn px(self, milliseconds: i64) -> Self {
+        self.map(|c| c.px(milliseconds))
+    }
+
+    /// `EXAT unix-time-seconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`, the last one called is sent.
+    pub fn exat(self, unix_time_seconds: i64) -> Self {
+        self.map(|c| c.exat(unix_time_seconds))
+    }
+
+    /// `PXAT unix-time-milliseconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`, the last one called is sent.
+    pub fn pxat(self, unix_time_milliseconds: i64) -> Self {
+        self.map(|c| c.pxat(unix_time_milliseconds))
+    }
+
+    /// `PERSIST`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`, the last one called is sent.
+    pub fn persist(self) -> Self {
+        self.map(|c| c.persist())
+    }
+}
+
 /// The options of [`LCS`](Commands::lcs).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lcs> {
     /// `[LEN]`.
@@ -437,6 +496,29 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Lcs> {
     /// `[WITHMATCHLEN]`.
     pub fn withmatchlen(self) -> Self {
         self.opt(384).token("WITHMATCHLEN")
+    }
+}
+
+/// The options of [`LCS`](Commands::lcs), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Lcs> {
+    /// `[LEN]`.
+    pub fn len(self) -> Queued<'r, i64, opts::Lcs> {
+        self.map(|c| c.len())
+    }
+
+    /// `[IDX]`.
+    pub fn idx(self) -> Self {
+        self.map(|c| c.idx())
+    }
+
+    /// `[MINMATCHLEN min-match-len]`.
+    pub fn minmatchlen(self, min_match_len: i64) -> Self {
+        self.map(|c| c.minmatchlen(min_match_len))
+    }
+
+    /// `[WITHMATCHLEN]`.
+    pub fn withmatchlen(self) -> Self {
+        self.map(|c| c.withmatchlen())
     }
 }
 
@@ -492,5 +574,54 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Set> {
     /// `KEEPTTL`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`, the last one called is sent.
     pub fn keepttl(self) -> Self {
         self.opt(320).token("KEEPTTL")
+    }
+}
+
+/// The options of [`SET`](Commands::set), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Set> {
+    /// `NX`: one of `[NX | XX]`, the last one called is sent.
+    pub fn nx(self) -> Queued<'r, <T as crate::commands::Conditional>::Reply, opts::Set>
+    where
+        T: crate::commands::Conditional,
+    {
+        self.map(|c| c.nx())
+    }
+
+    /// `XX`: one of `[NX | XX]`, the last one called is sent.
+    pub fn xx(self) -> Queued<'r, <T as crate::commands::Conditional>::Reply, opts::Set>
+    where
+        T: crate::commands::Conditional,
+    {
+        self.map(|c| c.xx())
+    }
+
+    /// `[GET]`.
+    pub fn get(self) -> Queued<'r, Option<Bytes>, opts::Set> {
+        self.map(|c| c.get())
+    }
+
+    /// `EX seconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`, the last one called is sent.
+    pub fn ex(self, seconds: i64) -> Self {
+        self.map(|c| c.ex(seconds))
+    }
+
+    /// `PX milliseconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`, the last one called is sent.
+    pub fn px(self, milliseconds: i64) -> Self {
+        self.map(|c| c.px(milliseconds))
+    }
+
+    /// `EXAT unix-time-seconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`, the last one called is sent.
+    pub fn exat(self, unix_time_seconds: i64) -> Self {
+        self.map(|c| c.exat(unix_time_seconds))
+    }
+
+    /// `PXAT unix-time-milliseconds`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`, the last one called is sent.
+    pub fn pxat(self, unix_time_milliseconds: i64) -> Self {
+        self.map(|c| c.pxat(unix_time_milliseconds))
+    }
+
+    /// `KEEPTTL`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`, the last one called is sent.
+    pub fn keepttl(self) -> Self {
+        self.map(|c| c.keepttl())
     }
 }

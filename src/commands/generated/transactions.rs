@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 /// Commands that change the state of the connection they run on: only for receivers whose connection has one owner ([`Exclusive`]).
@@ -54,8 +55,8 @@ impl<R: Exclusive> Commands<R> {
     /// - Complexity: O(N), when N is the number of queued commands
     /// - Group: transactions
     /// - ACL categories: @fast, @transaction
-    pub fn discard(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::DISCARD, "DISCARD")
+    pub fn discard(&self) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::DISCARD, "DISCARD"))
     }
 
     /// Executes all commands in a transaction.
@@ -68,8 +69,8 @@ impl<R: Exclusive> Commands<R> {
     /// - Complexity: Depends on commands in the transaction
     /// - Group: transactions
     /// - ACL categories: @slow, @transaction
-    pub fn exec(&self) -> Cmd<'_, Vec<Value>, R, ()> {
-        Cmd::method(&self.receiver, &table::EXEC, "EXEC")
+    pub fn exec(&self) -> R::Built<'_, Vec<Value>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::EXEC, "EXEC"))
     }
 
     /// Starts a transaction.
@@ -82,8 +83,8 @@ impl<R: Exclusive> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: transactions
     /// - ACL categories: @fast, @transaction
-    pub fn multi(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::MULTI, "MULTI")
+    pub fn multi(&self) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::MULTI, "MULTI"))
     }
 
     /// Forgets about watched keys of a transaction.
@@ -96,8 +97,8 @@ impl<R: Exclusive> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: transactions
     /// - ACL categories: @fast, @transaction
-    pub fn unwatch(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::UNWATCH, "UNWATCH")
+    pub fn unwatch(&self) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::UNWATCH, "UNWATCH"))
     }
 
     /// Monitors changes to keys to determine the execution of a transaction.
@@ -110,7 +111,7 @@ impl<R: Exclusive> Commands<R> {
     /// - Complexity: O(1) for every key.
     /// - Group: transactions
     /// - ACL categories: @fast, @transaction
-    pub fn watch<A1: ToArg>(&self, keys: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::WATCH, "WATCH").val(keys)
+    pub fn watch<A1: ToArg>(&self, keys: A1) -> R::Built<'_, (), ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::WATCH, "WATCH").val(keys))
     }
 }

@@ -417,6 +417,10 @@ impl<R> Session<R> {
         } else {
             end
         };
+        if props.atomic {
+            // A transaction group opens its MULTI before its EXEC ends it (and the WATCHes).
+            self.track_write(Effect::Multi);
+        }
         self.track_write(props.effect);
         let slot = Slot::Request {
             reply: req.reply,

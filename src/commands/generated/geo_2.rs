@@ -40,142 +40,10 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
-    /// Adds one or more members to a geospatial index. The key is created if it doesn't exist.
-    ///
-    /// ```text
-    /// GEOADD key [NX | XX] [CH] longitude latitude member [longitude latitude member ...]
-    /// ```
-    ///
-    /// - Since: 3.2.0
-    /// - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
-    /// - Group: geo
-    /// - ACL categories: @write, @geo, @slow
-    ///
-    /// Options: [`opts::Geoadd`] (`.nx(), .xx(), .ch()`).
-    pub fn geoadd<A1: ToArg, A2: ToArg>(&self, key: A1, data: A2) -> Cmd<'_, i64, R, opts::Geoadd> {
-        Cmd::method(&self.receiver, &table::GEOADD, "GEOADD").val(key).at(256).val(data)
-    }
-
-    /// Returns the distance between two members of a geospatial index.
-    ///
-    /// ```text
-    /// GEODIST key member1 member2 [M | KM | FT | MI]
-    /// ```
-    ///
-    /// - Since: 3.2.0
-    /// - Complexity: O(1)
-    /// - Group: geo
-    /// - ACL categories: @read, @geo, @slow
-    ///
-    /// Options: [`opts::Geodist`] (`.m(), .km(), .ft(), .mi()`).
-    pub fn geodist<A1: ToArg, A2: ToArg, A3: ToArg>(
-        &self,
-        key: A1,
-        member1: A2,
-        member2: A3,
-    ) -> Cmd<'_, Option<f64>, R, opts::Geodist> {
-        Cmd::method(&self.receiver, &table::GEODIST, "GEODIST").val(key).val(member1).val(member2)
-    }
-
-    /// Returns members from a geospatial index as geohash strings.
-    ///
-    /// ```text
-    /// GEOHASH key [member [member ...]]
-    /// ```
-    ///
-    /// - Since: 3.2.0
-    /// - Complexity: O(1) for each member requested.
-    /// - Group: geo
-    /// - ACL categories: @read, @geo, @slow
-    pub fn geohash<A1: ToArg, A2: ToArg>(
-        &self,
-        key: A1,
-        members: A2,
-    ) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::GEOHASH, "GEOHASH").val(key).val(members)
-    }
-
-    /// Returns the longitude and latitude of members from a geospatial index.
-    ///
-    /// ```text
-    /// GEOPOS key [member [member ...]]
-    /// ```
-    ///
-    /// - Since: 3.2.0
-    /// - Complexity: O(1) for each member requested.
-    /// - Group: geo
-    /// - ACL categories: @read, @geo, @slow
-    pub fn geopos<A1: ToArg, A2: ToArg>(
-        &self,
-        key: A1,
-        members: A2,
-    ) -> Cmd<'_, Vec<Option<(f64, f64)>>, R, ()> {
-        Cmd::method(&self.receiver, &table::GEOPOS, "GEOPOS").val(key).val(members)
-    }
-
-    /// Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.
-    ///
-    /// ```text
-    /// GEORADIUS key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]
-    /// ```
-    ///
-    /// - Since: 3.2.0
-    /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
-    /// - Group: geo
-    /// - ACL categories: @write, @geo, @slow
-    /// - Deprecated since 6.2.0: use 'GEOSEARCH' and 'GEOSEARCHSTORE' with the 'BYRADIUS' argument
-    ///
-    /// Options: [`opts::Georadius`] (`.withcoord(), .withdist(), .withhash(), .count(), .count_any(), .asc(), .desc(), .store(), .storedist()`).
-    #[deprecated(note = "use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument")]
-    pub fn georadius<A1: ToArg>(
-        &self,
-        key: A1,
-        longitude: f64,
-        latitude: f64,
-        radius: f64,
-        unit: args::GeoUnit,
-    ) -> Cmd<'_, Vec<crate::replies::GeoMember>, R, opts::Georadius> {
-        Cmd::method(&self.receiver, &table::GEORADIUS, "GEORADIUS")
-            .val(key)
-            .val(longitude)
-            .val(latitude)
-            .val(radius)
-            .val(unit)
-    }
-
-    /// Queries a geospatial index for members within a distance from a member, optionally stores the result.
-    ///
-    /// ```text
-    /// GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]
-    /// ```
-    ///
-    /// - Since: 3.2.0
-    /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
-    /// - Group: geo
-    /// - ACL categories: @write, @geo, @slow
-    /// - Deprecated since 6.2.0: use 'GEOSEARCH' and 'GEOSEARCHSTORE' with the 'BYRADIUS' and 'FROMMEMBER' arguments
-    ///
-    /// Options: [`opts::Georadiusbymember`] (`.withcoord(), .withdist(), .withhash(), .count(), .count_any(), .asc(), .desc(), .store(), .storedist()`).
-    #[deprecated(
-        note = "use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER arguments"
-    )]
-    pub fn georadiusbymember<A1: ToArg, A2: ToArg>(
-        &self,
-        key: A1,
-        member: A2,
-        radius: f64,
-        unit: args::GeoUnit,
-    ) -> Cmd<'_, Vec<crate::replies::GeoMember>, R, opts::Georadiusbymember> {
-        Cmd::method(&self.receiver, &table::GEORADIUSBYMEMBER, "GEORADIUSBYMEMBER")
-            .val(key)
-            .val(member)
-            .val(radius)
-            .val(unit)
-    }
-
     /// Returns members from a geospatial index that are within a distance from a member.
     ///
     /// ```text
@@ -196,12 +64,15 @@ impl<R: Receiver> Commands<R> {
         member: A2,
         radius: f64,
         unit: args::GeoUnit,
-    ) -> Cmd<'_, Vec<crate::replies::GeoMember>, R, opts::GeoradiusbymemberRo> {
-        Cmd::method(&self.receiver, &table::GEORADIUSBYMEMBER_RO, "GEORADIUSBYMEMBER_RO")
-            .val(key)
-            .val(member)
-            .val(radius)
-            .val(unit)
+    ) -> R::Built<'_, Vec<crate::replies::GeoMember>, opts::GeoradiusbymemberRo> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::GEORADIUSBYMEMBER_RO, "GEORADIUSBYMEMBER_RO")
+                .val(key)
+                .val(member)
+                .val(radius)
+                .val(unit),
+        )
     }
 
     /// Returns members from a geospatial index that are within a distance from a coordinate.
@@ -225,13 +96,16 @@ impl<R: Receiver> Commands<R> {
         latitude: f64,
         radius: f64,
         unit: args::GeoUnit,
-    ) -> Cmd<'_, Vec<crate::replies::GeoMember>, R, opts::GeoradiusRo> {
-        Cmd::method(&self.receiver, &table::GEORADIUS_RO, "GEORADIUS_RO")
-            .val(key)
-            .val(longitude)
-            .val(latitude)
-            .val(radius)
-            .val(unit)
+    ) -> R::Built<'_, Vec<crate::replies::GeoMember>, opts::GeoradiusRo> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::GEORADIUS_RO, "GEORADIUS_RO")
+                .val(key)
+                .val(longitude)
+                .val(latitude)
+                .val(radius)
+                .val(unit),
+        )
     }
 
     /// Queries a geospatial index for members inside an area of a box or a circle.
@@ -251,8 +125,8 @@ impl<R: Receiver> Commands<R> {
     pub fn geosearch<A1: ToArg>(
         &self,
         key: A1,
-    ) -> Cmd<'_, Vec<crate::replies::GeoMember>, R, opts::Geosearch> {
-        Cmd::method(&self.receiver, &table::GEOSEARCH, "GEOSEARCH").val(key).at(192)
+    ) -> R::Built<'_, Vec<crate::replies::GeoMember>, opts::Geosearch> {
+        R::build(self, Cmd::method(&self.receiver, &table::GEOSEARCH, "GEOSEARCH").val(key).at(192))
     }
 
     /// Queries a geospatial index for members inside an area of a box or a circle, optionally stores the result.
@@ -273,159 +147,14 @@ impl<R: Receiver> Commands<R> {
         &self,
         destination: A1,
         source: A2,
-    ) -> Cmd<'_, i64, R, opts::Geosearchstore> {
-        Cmd::method(&self.receiver, &table::GEOSEARCHSTORE, "GEOSEARCHSTORE")
-            .val(destination)
-            .val(source)
-            .at(256)
-    }
-}
-
-/// The options of [`GEOADD`](Commands::geoadd).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Geoadd> {
-    /// `NX`: one of `[NX | XX]`, the last one called is sent.
-    pub fn nx(self) -> Self {
-        self.opt(128).token("NX")
-    }
-
-    /// `XX`: one of `[NX | XX]`, the last one called is sent.
-    pub fn xx(self) -> Self {
-        self.opt(128).token("XX")
-    }
-
-    /// `[CH]`.
-    pub fn ch(self) -> Self {
-        self.opt(192).token("CH")
-    }
-}
-
-/// The options of [`GEODIST`](Commands::geodist).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Geodist> {
-    /// `M`: one of `[M | KM | FT | MI]`, the last one called is sent.
-    pub fn m(self) -> Self {
-        self.opt(256).token("M")
-    }
-
-    /// `KM`: one of `[M | KM | FT | MI]`, the last one called is sent.
-    pub fn km(self) -> Self {
-        self.opt(256).token("KM")
-    }
-
-    /// `FT`: one of `[M | KM | FT | MI]`, the last one called is sent.
-    pub fn ft(self) -> Self {
-        self.opt(256).token("FT")
-    }
-
-    /// `MI`: one of `[M | KM | FT | MI]`, the last one called is sent.
-    pub fn mi(self) -> Self {
-        self.opt(256).token("MI")
-    }
-}
-
-/// The options of [`GEORADIUS`](Commands::georadius).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Georadius> {
-    /// `[WITHCOORD]`.
-    pub fn withcoord(self) -> Self {
-        self.opt(384).token("WITHCOORD")
-    }
-
-    /// `[WITHDIST]`.
-    pub fn withdist(self) -> Self {
-        self.opt(448).token("WITHDIST")
-    }
-
-    /// `[WITHHASH]`.
-    pub fn withhash(self) -> Self {
-        self.opt(512).token("WITHHASH")
-    }
-
-    /// `[COUNT count [ANY]]`.
-    pub fn count(self, count: i64) -> Self {
-        self.opt(576).token("COUNT").val(count)
-    }
-
-    /// `[COUNT count [ANY]]`.
-    pub fn count_any(self, count: i64) -> Self {
-        self.opt(576).token("COUNT").val(count).token("ANY")
-    }
-
-    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
-    pub fn asc(self) -> Self {
-        self.opt(640).token("ASC")
-    }
-
-    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
-    pub fn desc(self) -> Self {
-        self.opt(640).token("DESC")
-    }
-
-    /// `STORE key`: one of `[STORE key | STOREDIST key]`, the last one called is sent.
-    ///
-    /// The reply becomes `i64`.
-    pub fn store<A1: ToArg>(self, storekey: A1) -> Cmd<'r, i64, R, opts::Georadius> {
-        self.opt(704).token("STORE").val(storekey).reply()
-    }
-
-    /// `STOREDIST key`: one of `[STORE key | STOREDIST key]`, the last one called is sent.
-    ///
-    /// The reply becomes `i64`.
-    pub fn storedist<A1: ToArg>(self, storedistkey: A1) -> Cmd<'r, i64, R, opts::Georadius> {
-        self.opt(704).token("STOREDIST").val(storedistkey).reply()
-    }
-}
-
-/// The options of [`GEORADIUSBYMEMBER`](Commands::georadiusbymember).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Georadiusbymember> {
-    /// `[WITHCOORD]`.
-    pub fn withcoord(self) -> Self {
-        self.opt(320).token("WITHCOORD")
-    }
-
-    /// `[WITHDIST]`.
-    pub fn withdist(self) -> Self {
-        self.opt(384).token("WITHDIST")
-    }
-
-    /// `[WITHHASH]`.
-    pub fn withhash(self) -> Self {
-        self.opt(448).token("WITHHASH")
-    }
-
-    /// `[COUNT count [ANY]]`.
-    pub fn count(self, count: i64) -> Self {
-        self.opt(512).token("COUNT").val(count)
-    }
-
-    /// `[COUNT count [ANY]]`.
-    pub fn count_any(self, count: i64) -> Self {
-        self.opt(512).token("COUNT").val(count).token("ANY")
-    }
-
-    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
-    pub fn asc(self) -> Self {
-        self.opt(576).token("ASC")
-    }
-
-    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
-    pub fn desc(self) -> Self {
-        self.opt(576).token("DESC")
-    }
-
-    /// `STORE key`: one of `[STORE key | STOREDIST key]`, the last one called is sent.
-    ///
-    /// The reply becomes `i64`.
-    pub fn store<A1: ToArg>(self, storekey: A1) -> Cmd<'r, i64, R, opts::Georadiusbymember> {
-        self.opt(640).token("STORE").val(storekey).reply()
-    }
-
-    /// `STOREDIST key`: one of `[STORE key | STOREDIST key]`, the last one called is sent.
-    ///
-    /// The reply becomes `i64`.
-    pub fn storedist<A1: ToArg>(
-        self,
-        storedistkey: A1,
-    ) -> Cmd<'r, i64, R, opts::Georadiusbymember> {
-        self.opt(640).token("STOREDIST").val(storedistkey).reply()
+    ) -> R::Built<'_, i64, opts::Geosearchstore> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::GEOSEARCHSTORE, "GEOSEARCHSTORE")
+                .val(destination)
+                .val(source)
+                .at(256),
+        )
     }
 }
 
@@ -467,6 +196,44 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::GeoradiusbymemberRo> {
     }
 }
 
+/// The options of [`GEORADIUSBYMEMBER_RO`](Commands::georadiusbymember_ro), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::GeoradiusbymemberRo> {
+    /// `[WITHCOORD]`.
+    pub fn withcoord(self) -> Self {
+        self.map(|c| c.withcoord())
+    }
+
+    /// `[WITHDIST]`.
+    pub fn withdist(self) -> Self {
+        self.map(|c| c.withdist())
+    }
+
+    /// `[WITHHASH]`.
+    pub fn withhash(self) -> Self {
+        self.map(|c| c.withhash())
+    }
+
+    /// `[COUNT count [ANY]]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
+    }
+
+    /// `[COUNT count [ANY]]`.
+    pub fn count_any(self, count: i64) -> Self {
+        self.map(|c| c.count_any(count))
+    }
+
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
+    pub fn asc(self) -> Self {
+        self.map(|c| c.asc())
+    }
+
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
+    pub fn desc(self) -> Self {
+        self.map(|c| c.desc())
+    }
+}
+
 /// The options of [`GEORADIUS_RO`](Commands::georadius_ro).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::GeoradiusRo> {
     /// `[WITHCOORD]`.
@@ -502,6 +269,44 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::GeoradiusRo> {
     /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
     pub fn desc(self) -> Self {
         self.opt(640).token("DESC")
+    }
+}
+
+/// The options of [`GEORADIUS_RO`](Commands::georadius_ro), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::GeoradiusRo> {
+    /// `[WITHCOORD]`.
+    pub fn withcoord(self) -> Self {
+        self.map(|c| c.withcoord())
+    }
+
+    /// `[WITHDIST]`.
+    pub fn withdist(self) -> Self {
+        self.map(|c| c.withdist())
+    }
+
+    /// `[WITHHASH]`.
+    pub fn withhash(self) -> Self {
+        self.map(|c| c.withhash())
+    }
+
+    /// `[COUNT count [ANY]]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
+    }
+
+    /// `[COUNT count [ANY]]`.
+    pub fn count_any(self, count: i64) -> Self {
+        self.map(|c| c.count_any(count))
+    }
+
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
+    pub fn asc(self) -> Self {
+        self.map(|c| c.asc())
+    }
+
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
+    pub fn desc(self) -> Self {
+        self.map(|c| c.desc())
     }
 }
 
@@ -563,6 +368,64 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Geosearch> {
     }
 }
 
+/// The options of [`GEOSEARCH`](Commands::geosearch), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Geosearch> {
+    /// `FROMMEMBER member`: one of `<FROMMEMBER member | FROMLONLAT longitude latitude>`, the last one called is sent.
+    pub fn from_member<A1: ToArg>(self, member: A1) -> Self {
+        self.map(|c| c.from_member(member))
+    }
+
+    /// `FROMLONLAT longitude latitude`: one of `<FROMMEMBER member | FROMLONLAT longitude latitude>`, the last one called is sent.
+    pub fn from_lonlat(self, longitude: f64, latitude: f64) -> Self {
+        self.map(|c| c.from_lonlat(longitude, latitude))
+    }
+
+    /// `BYRADIUS radius <M | KM | FT | MI>`: one of `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>>`, the last one called is sent.
+    pub fn by_radius(self, radius: f64, unit: args::GeoUnit) -> Self {
+        self.map(|c| c.by_radius(radius, unit))
+    }
+
+    /// `BYBOX width height <M | KM | FT | MI>`: one of `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>>`, the last one called is sent.
+    pub fn by_box(self, width: f64, height: f64, unit: args::GeoUnit) -> Self {
+        self.map(|c| c.by_box(width, height, unit))
+    }
+
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
+    pub fn asc(self) -> Self {
+        self.map(|c| c.asc())
+    }
+
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
+    pub fn desc(self) -> Self {
+        self.map(|c| c.desc())
+    }
+
+    /// `[COUNT count [ANY]]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
+    }
+
+    /// `[COUNT count [ANY]]`.
+    pub fn count_any(self, count: i64) -> Self {
+        self.map(|c| c.count_any(count))
+    }
+
+    /// `[WITHCOORD]`.
+    pub fn withcoord(self) -> Self {
+        self.map(|c| c.withcoord())
+    }
+
+    /// `[WITHDIST]`.
+    pub fn withdist(self) -> Self {
+        self.map(|c| c.withdist())
+    }
+
+    /// `[WITHHASH]`.
+    pub fn withhash(self) -> Self {
+        self.map(|c| c.withhash())
+    }
+}
+
 /// The options of [`GEOSEARCHSTORE`](Commands::geosearchstore).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Geosearchstore> {
     /// `FROMMEMBER member`: one of `<FROMMEMBER member | FROMLONLAT longitude latitude>`, the last one called is sent.
@@ -608,5 +471,53 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Geosearchstore> {
     /// `[STOREDIST]`.
     pub fn storedist(self) -> Self {
         self.opt(448).token("STOREDIST")
+    }
+}
+
+/// The options of [`GEOSEARCHSTORE`](Commands::geosearchstore), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Geosearchstore> {
+    /// `FROMMEMBER member`: one of `<FROMMEMBER member | FROMLONLAT longitude latitude>`, the last one called is sent.
+    pub fn from_member<A1: ToArg>(self, member: A1) -> Self {
+        self.map(|c| c.from_member(member))
+    }
+
+    /// `FROMLONLAT longitude latitude`: one of `<FROMMEMBER member | FROMLONLAT longitude latitude>`, the last one called is sent.
+    pub fn from_lonlat(self, longitude: f64, latitude: f64) -> Self {
+        self.map(|c| c.from_lonlat(longitude, latitude))
+    }
+
+    /// `BYRADIUS radius <M | KM | FT | MI>`: one of `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>>`, the last one called is sent.
+    pub fn by_radius(self, radius: f64, unit: args::GeoUnit) -> Self {
+        self.map(|c| c.by_radius(radius, unit))
+    }
+
+    /// `BYBOX width height <M | KM | FT | MI>`: one of `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>>`, the last one called is sent.
+    pub fn by_box(self, width: f64, height: f64, unit: args::GeoUnit) -> Self {
+        self.map(|c| c.by_box(width, height, unit))
+    }
+
+    /// `ASC`: one of `[ASC | DESC]`, the last one called is sent.
+    pub fn asc(self) -> Self {
+        self.map(|c| c.asc())
+    }
+
+    /// `DESC`: one of `[ASC | DESC]`, the last one called is sent.
+    pub fn desc(self) -> Self {
+        self.map(|c| c.desc())
+    }
+
+    /// `[COUNT count [ANY]]`.
+    pub fn count(self, count: i64) -> Self {
+        self.map(|c| c.count(count))
+    }
+
+    /// `[COUNT count [ANY]]`.
+    pub fn count_any(self, count: i64) -> Self {
+        self.map(|c| c.count_any(count))
+    }
+
+    /// `[STOREDIST]`.
+    pub fn storedist(self) -> Self {
+        self.map(|c| c.storedist())
     }
 }

@@ -40,6 +40,7 @@ use super::{args, opts};
 use crate::commands::surface::{Commands, Exclusive, Receiver};
 use crate::commands::table;
 use crate::handle::Cmd;
+use crate::pipeline::Queued;
 use crate::resp::{ToArg, Value};
 
 impl<R: Receiver> Commands<R> {
@@ -53,8 +54,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: connection
     /// - ACL categories: @slow, @connection
-    pub fn client_caching(&self, mode: args::YesNo) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLIENT_CACHING, "CLIENT").token("CACHING").val(mode)
+    pub fn client_caching(&self, mode: args::YesNo) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLIENT_CACHING, "CLIENT")
+                .token("CACHING")
+                .val(mode),
+        )
     }
 
     /// Returns the name of the connection.
@@ -67,8 +73,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: connection
     /// - ACL categories: @slow, @connection
-    pub fn client_getname(&self) -> Cmd<'_, Option<String>, R, ()> {
-        Cmd::method(&self.receiver, &table::CLIENT_GETNAME, "CLIENT").token("GETNAME")
+    pub fn client_getname(&self) -> R::Built<'_, Option<String>, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLIENT_GETNAME, "CLIENT").token("GETNAME"),
+        )
     }
 
     /// Returns the client ID to which the connection's tracking notifications are redirected.
@@ -81,8 +90,11 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: connection
     /// - ACL categories: @slow, @connection
-    pub fn client_getredir(&self) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::CLIENT_GETREDIR, "CLIENT").token("GETREDIR")
+    pub fn client_getredir(&self) -> R::Built<'_, i64, ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLIENT_GETREDIR, "CLIENT").token("GETREDIR"),
+        )
     }
 
     /// Returns helpful text about the different subcommands.
@@ -95,8 +107,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: connection
     /// - ACL categories: @slow, @connection
-    pub fn client_help(&self) -> Cmd<'_, Vec<Bytes>, R, ()> {
-        Cmd::method(&self.receiver, &table::CLIENT_HELP, "CLIENT").token("HELP")
+    pub fn client_help(&self) -> R::Built<'_, Vec<Bytes>, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::CLIENT_HELP, "CLIENT").token("HELP"))
     }
 
     /// Returns the unique client ID of the connection.
@@ -109,8 +121,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: connection
     /// - ACL categories: @slow, @connection
-    pub fn client_id(&self) -> Cmd<'_, i64, R, ()> {
-        Cmd::method(&self.receiver, &table::CLIENT_ID, "CLIENT").token("ID")
+    pub fn client_id(&self) -> R::Built<'_, i64, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::CLIENT_ID, "CLIENT").token("ID"))
     }
 
     /// Returns information about the connection.
@@ -123,8 +135,8 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: connection
     /// - ACL categories: @slow, @connection
-    pub fn client_info(&self) -> Cmd<'_, crate::replies::ClientInfo, R, ()> {
-        Cmd::method(&self.receiver, &table::CLIENT_INFO, "CLIENT").token("INFO")
+    pub fn client_info(&self) -> R::Built<'_, crate::replies::ClientInfo, ()> {
+        R::build(self, Cmd::method(&self.receiver, &table::CLIENT_INFO, "CLIENT").token("INFO"))
     }
 
     /// Terminates open connections.
@@ -141,8 +153,8 @@ impl<R: Receiver> Commands<R> {
     /// One option of each of these sets is required: `old_format / id / type_ / user / addr / laddr / skipme`.
     ///
     /// Options: [`opts::ClientKill`] (`.old_format(), .id(), .type_(), .user(), .addr(), .laddr(), .skipme()`).
-    pub fn client_kill(&self) -> Cmd<'_, Value, R, opts::ClientKill> {
-        Cmd::method(&self.receiver, &table::CLIENT_KILL, "CLIENT").token("KILL")
+    pub fn client_kill(&self) -> R::Built<'_, Value, opts::ClientKill> {
+        R::build(self, Cmd::method(&self.receiver, &table::CLIENT_KILL, "CLIENT").token("KILL"))
     }
 
     /// Lists open connections.
@@ -157,8 +169,8 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     ///
     /// Options: [`opts::ClientList`] (`.type_(), .id()`).
-    pub fn client_list(&self) -> Cmd<'_, crate::replies::ClientList, R, opts::ClientList> {
-        Cmd::method(&self.receiver, &table::CLIENT_LIST, "CLIENT").token("LIST")
+    pub fn client_list(&self) -> R::Built<'_, crate::replies::ClientList, opts::ClientList> {
+        R::build(self, Cmd::method(&self.receiver, &table::CLIENT_LIST, "CLIENT").token("LIST"))
     }
 
     /// Sets the client eviction mode of the connection.
@@ -171,10 +183,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: connection
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    pub fn client_no_evict(&self, enabled: args::OnOff) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLIENT_NO_EVICT, "CLIENT")
-            .token("NO-EVICT")
-            .val(enabled)
+    pub fn client_no_evict(&self, enabled: args::OnOff) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLIENT_NO_EVICT, "CLIENT")
+                .token("NO-EVICT")
+                .val(enabled),
+        )
     }
 
     /// Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
@@ -187,10 +202,13 @@ impl<R: Receiver> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: connection
     /// - ACL categories: @slow, @connection
-    pub fn client_no_touch(&self, enabled: args::OnOff) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLIENT_NO_TOUCH, "CLIENT")
-            .token("NO-TOUCH")
-            .val(enabled)
+    pub fn client_no_touch(&self, enabled: args::OnOff) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLIENT_NO_TOUCH, "CLIENT")
+                .token("NO-TOUCH")
+                .val(enabled),
+        )
     }
 
     /// Suspends commands processing.
@@ -205,134 +223,11 @@ impl<R: Receiver> Commands<R> {
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     ///
     /// Options: [`opts::ClientPause`] (`.write(), .all()`).
-    pub fn client_pause(&self, timeout: i64) -> Cmd<'_, (), R, opts::ClientPause> {
-        Cmd::method(&self.receiver, &table::CLIENT_PAUSE, "CLIENT").token("PAUSE").val(timeout)
-    }
-
-    /// Sets information specific to the client or connection.
-    ///
-    /// ```text
-    /// CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>
-    /// ```
-    ///
-    /// - Since: 7.2.0
-    /// - Complexity: O(1)
-    /// - Group: connection
-    /// - ACL categories: @slow, @connection
-    ///
-    /// One option of each of these sets is required: `lib_name / lib_ver`.
-    ///
-    /// Options: [`opts::ClientSetinfo`] (`.lib_name(), .lib_ver()`).
-    pub fn client_setinfo(&self) -> Cmd<'_, (), R, opts::ClientSetinfo> {
-        Cmd::method(&self.receiver, &table::CLIENT_SETINFO, "CLIENT").token("SETINFO")
-    }
-
-    /// Sets the connection name.
-    ///
-    /// ```text
-    /// CLIENT SETNAME connection-name
-    /// ```
-    ///
-    /// - Since: 2.6.9
-    /// - Complexity: O(1)
-    /// - Group: connection
-    /// - ACL categories: @slow, @connection
-    pub fn client_setname<A1: ToArg>(&self, connection_name: A1) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLIENT_SETNAME, "CLIENT")
-            .token("SETNAME")
-            .val(connection_name)
-    }
-
-    /// Controls server-assisted client-side caching for the connection.
-    ///
-    /// ```text
-    /// CLIENT TRACKING <ON | OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]
-    /// ```
-    ///
-    /// - Since: 6.0.0
-    /// - Complexity: O(1). Some options may introduce additional complexity.
-    /// - Group: connection
-    /// - ACL categories: @slow, @connection
-    ///
-    /// Options: [`opts::ClientTracking`] (`.redirect(), .prefix(), .bcast(), .optin(), .optout(), .noloop()`).
-    pub fn client_tracking(&self, status: args::OnOff) -> Cmd<'_, (), R, opts::ClientTracking> {
-        Cmd::method(&self.receiver, &table::CLIENT_TRACKING, "CLIENT").token("TRACKING").val(status)
-    }
-
-    /// Returns information about server-assisted client-side caching for the connection.
-    ///
-    /// ```text
-    /// CLIENT TRACKINGINFO
-    /// ```
-    ///
-    /// - Since: 6.2.0
-    /// - Complexity: O(1)
-    /// - Group: connection
-    /// - ACL categories: @slow, @connection
-    pub fn client_trackinginfo(&self) -> Cmd<'_, Value, R, ()> {
-        Cmd::method(&self.receiver, &table::CLIENT_TRACKINGINFO, "CLIENT").token("TRACKINGINFO")
-    }
-
-    /// Unblocks a client blocked by a blocking command from a different connection.
-    ///
-    /// ```text
-    /// CLIENT UNBLOCK client-id [TIMEOUT | ERROR]
-    /// ```
-    ///
-    /// - Since: 5.0.0
-    /// - Complexity: O(log N) where N is the number of client connections
-    /// - Group: connection
-    /// - ACL categories: @admin, @slow, @dangerous, @connection
-    ///
-    /// Options: [`opts::ClientUnblock`] (`.with_timeout(), .error()`).
-    pub fn client_unblock(&self, client_id: i64) -> Cmd<'_, bool, R, opts::ClientUnblock> {
-        Cmd::method(&self.receiver, &table::CLIENT_UNBLOCK, "CLIENT")
-            .token("UNBLOCK")
-            .val(client_id)
-    }
-
-    /// Resumes processing commands from paused clients.
-    ///
-    /// ```text
-    /// CLIENT UNPAUSE
-    /// ```
-    ///
-    /// - Since: 6.2.0
-    /// - Complexity: O(N) Where N is the number of paused clients
-    /// - Group: connection
-    /// - ACL categories: @admin, @slow, @dangerous, @connection
-    pub fn client_unpause(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLIENT_UNPAUSE, "CLIENT").token("UNPAUSE")
-    }
-
-    /// Returns the given string.
-    ///
-    /// ```text
-    /// ECHO message
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: O(1)
-    /// - Group: connection
-    /// - ACL categories: @fast, @connection
-    pub fn echo<A1: ToArg>(&self, message: A1) -> Cmd<'_, Bytes, R, ()> {
-        Cmd::method(&self.receiver, &table::ECHO, "ECHO").val(message)
-    }
-
-    /// Returns the server's liveliness response.
-    ///
-    /// ```text
-    /// PING [message]
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: O(1)
-    /// - Group: connection
-    /// - ACL categories: @fast, @connection
-    ///
-    /// Options: [`opts::Ping`] (`.message()`).
-    pub fn ping(&self) -> Cmd<'_, String, R, opts::Ping> {
-        Cmd::method(&self.receiver, &table::PING, "PING")
+    pub fn client_pause(&self, timeout: i64) -> R::Built<'_, (), opts::ClientPause> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLIENT_PAUSE, "CLIENT").token("PAUSE").val(timeout),
+        )
     }
 }
 
@@ -350,8 +245,8 @@ impl<R: Exclusive> Commands<R> {
     /// - ACL categories: @fast, @connection
     ///
     /// Options: [`opts::Auth`] (`.username()`).
-    pub fn auth<A1: ToArg>(&self, password: A1) -> Cmd<'_, (), R, opts::Auth> {
-        Cmd::method(&self.receiver, &table::AUTH, "AUTH").at(128).val(password)
+    pub fn auth<A1: ToArg>(&self, password: A1) -> R::Built<'_, (), opts::Auth> {
+        R::build(self, Cmd::method(&self.receiver, &table::AUTH, "AUTH").at(128).val(password))
     }
 
     /// Instructs the server whether to reply to commands.
@@ -364,68 +259,11 @@ impl<R: Exclusive> Commands<R> {
     /// - Complexity: O(1)
     /// - Group: connection
     /// - ACL categories: @slow, @connection
-    pub fn client_reply(&self, action: args::ReplyMode) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::CLIENT_REPLY, "CLIENT").token("REPLY").val(action)
-    }
-
-    /// Handshakes with the Redis server.
-    ///
-    /// ```text
-    /// HELLO [protover [AUTH username password] [SETNAME clientname]]
-    /// ```
-    ///
-    /// - Since: 6.0.0
-    /// - Complexity: O(1)
-    /// - Group: connection
-    /// - ACL categories: @fast, @connection
-    ///
-    /// Options: [`opts::Hello`] (`.protover(), .auth(), .setname()`).
-    pub fn hello(&self) -> Cmd<'_, Value, R, opts::Hello> {
-        Cmd::method(&self.receiver, &table::HELLO, "HELLO")
-    }
-
-    /// Closes the connection.
-    ///
-    /// ```text
-    /// QUIT
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: O(1)
-    /// - Group: connection
-    /// - ACL categories: @fast, @connection
-    /// - Deprecated since 7.2.0: use just closing the connection
-    #[deprecated(note = "use just closing the connection")]
-    pub fn quit(&self) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::QUIT, "QUIT")
-    }
-
-    /// Resets the connection.
-    ///
-    /// ```text
-    /// RESET
-    /// ```
-    ///
-    /// - Since: 6.2.0
-    /// - Complexity: O(1)
-    /// - Group: connection
-    /// - ACL categories: @fast, @connection
-    pub fn reset(&self) -> Cmd<'_, String, R, ()> {
-        Cmd::method(&self.receiver, &table::RESET, "RESET")
-    }
-
-    /// Changes the selected database.
-    ///
-    /// ```text
-    /// SELECT index
-    /// ```
-    ///
-    /// - Since: 1.0.0
-    /// - Complexity: O(1)
-    /// - Group: connection
-    /// - ACL categories: @fast, @connection
-    pub fn select(&self, index: i64) -> Cmd<'_, (), R, ()> {
-        Cmd::method(&self.receiver, &table::SELECT, "SELECT").val(index)
+    pub fn client_reply(&self, action: args::ReplyMode) -> R::Built<'_, (), ()> {
+        R::build(
+            self,
+            Cmd::method(&self.receiver, &table::CLIENT_REPLY, "CLIENT").token("REPLY").val(action),
+        )
     }
 }
 
@@ -434,6 +272,14 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Auth> {
     /// `[username]`.
     pub fn username<A1: ToArg>(self, username: A1) -> Self {
         self.opt(64).val(username)
+    }
+}
+
+/// The options of [`AUTH`](Commands::auth), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::Auth> {
+    /// `[username]`.
+    pub fn username<A1: ToArg>(self, username: A1) -> Self {
+        self.map(|c| c.username(username))
     }
 }
 
@@ -477,6 +323,44 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientKill> {
     }
 }
 
+/// The options of [`CLIENT KILL`](Commands::client_kill), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::ClientKill> {
+    /// `ip:port`: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent.
+    pub fn old_format<A1: ToArg>(self, old_format: A1) -> Queued<'r, (), opts::ClientKill> {
+        self.map(|c| c.old_format(old_format))
+    }
+
+    /// `[ID client-id]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent.
+    pub fn id(self, client_id: i64) -> Self {
+        self.map(|c| c.id(client_id))
+    }
+
+    /// `[TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent.
+    pub fn type_(self, client_type: args::ClientType) -> Self {
+        self.map(|c| c.type_(client_type))
+    }
+
+    /// `[USER username]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent.
+    pub fn user<A1: ToArg>(self, username: A1) -> Self {
+        self.map(|c| c.user(username))
+    }
+
+    /// `[ADDR ip:port]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent.
+    pub fn addr<A1: ToArg>(self, addr: A1) -> Self {
+        self.map(|c| c.addr(addr))
+    }
+
+    /// `[LADDR ip:port]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent.
+    pub fn laddr<A1: ToArg>(self, laddr: A1) -> Self {
+        self.map(|c| c.laddr(laddr))
+    }
+
+    /// `[SKIPME YES | NO]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent.
+    pub fn skipme(self, skipme: args::YesNo) -> Self {
+        self.map(|c| c.skipme(skipme))
+    }
+}
+
 /// The options of [`CLIENT LIST`](Commands::client_list).
 impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientList> {
     /// `[TYPE NORMAL | MASTER | REPLICA | PUBSUB]`.
@@ -487,6 +371,19 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientList> {
     /// `[ID client-id [client-id ...]]`.
     pub fn id<A1: ToArg>(self, client_ids: A1) -> Self {
         self.opt(128).token("ID").val(client_ids)
+    }
+}
+
+/// The options of [`CLIENT LIST`](Commands::client_list), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::ClientList> {
+    /// `[TYPE NORMAL | MASTER | REPLICA | PUBSUB]`.
+    pub fn type_(self, client_type: args::ClientKind) -> Self {
+        self.map(|c| c.type_(client_type))
+    }
+
+    /// `[ID client-id [client-id ...]]`.
+    pub fn id<A1: ToArg>(self, client_ids: A1) -> Self {
+        self.map(|c| c.id(client_ids))
     }
 }
 
@@ -503,87 +400,15 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientPause> {
     }
 }
 
-/// The options of [`CLIENT SETINFO`](Commands::client_setinfo).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientSetinfo> {
-    /// `LIB-NAME libname`: one of `<LIB-NAME libname | LIB-VER libver>`, the last one called is sent.
-    pub fn lib_name<A1: ToArg>(self, libname: A1) -> Self {
-        self.opt(64).token("LIB-NAME").val(libname)
+/// The options of [`CLIENT PAUSE`](Commands::client_pause), in a pipeline or transaction.
+impl<'r, T> Queued<'r, T, opts::ClientPause> {
+    /// `WRITE`: one of `[WRITE | ALL]`, the last one called is sent.
+    pub fn write(self) -> Self {
+        self.map(|c| c.write())
     }
 
-    /// `LIB-VER libver`: one of `<LIB-NAME libname | LIB-VER libver>`, the last one called is sent.
-    pub fn lib_ver<A1: ToArg>(self, libver: A1) -> Self {
-        self.opt(64).token("LIB-VER").val(libver)
-    }
-}
-
-/// The options of [`CLIENT TRACKING`](Commands::client_tracking).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientTracking> {
-    /// `[REDIRECT client-id]`.
-    pub fn redirect(self, client_id: i64) -> Self {
-        self.opt(128).token("REDIRECT").val(client_id)
-    }
-
-    /// `[PREFIX prefix [PREFIX prefix ...]]`; may be called more than once.
-    pub fn prefix<A1: ToArg>(self, prefix: A1) -> Self {
-        self.opt_repeat(192).token("PREFIX").val(prefix)
-    }
-
-    /// `[BCAST]`.
-    pub fn bcast(self) -> Self {
-        self.opt(256).token("BCAST")
-    }
-
-    /// `[OPTIN]`.
-    pub fn optin(self) -> Self {
-        self.opt(320).token("OPTIN")
-    }
-
-    /// `[OPTOUT]`.
-    pub fn optout(self) -> Self {
-        self.opt(384).token("OPTOUT")
-    }
-
-    /// `[NOLOOP]`.
-    pub fn noloop(self) -> Self {
-        self.opt(448).token("NOLOOP")
-    }
-}
-
-/// The options of [`CLIENT UNBLOCK`](Commands::client_unblock).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientUnblock> {
-    /// `TIMEOUT`: one of `[TIMEOUT | ERROR]`, the last one called is sent.
-    pub fn with_timeout(self) -> Self {
-        self.opt(128).token("TIMEOUT")
-    }
-
-    /// `ERROR`: one of `[TIMEOUT | ERROR]`, the last one called is sent.
-    pub fn error(self) -> Self {
-        self.opt(128).token("ERROR")
-    }
-}
-
-/// The options of [`HELLO`](Commands::hello).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Hello> {
-    /// `[protover [AUTH username password] [SETNAME clientname]]`.
-    pub fn protover(self, protover: i64) -> Self {
-        self.opt(64).val(protover)
-    }
-
-    /// `[AUTH username password]`, inside `[protover [AUTH username password] [SETNAME clientname]]`.
-    pub fn auth<A1: ToArg, A2: ToArg>(self, username: A1, password: A2) -> Self {
-        self.opt(65).token("AUTH").val(username).val(password)
-    }
-
-    /// `[SETNAME clientname]`, inside `[protover [AUTH username password] [SETNAME clientname]]`.
-    pub fn setname<A1: ToArg>(self, clientname: A1) -> Self {
-        self.opt(66).token("SETNAME").val(clientname)
-    }
-}
-
-/// The options of [`PING`](Commands::ping).
-impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Ping> {
-    /// `[message]`.
-    pub fn message<A1: ToArg>(self, message: A1) -> Self {
-        self.opt(64).val(message)
+    /// `ALL`: one of `[WRITE | ALL]`, the last one called is sent.
+    pub fn all(self) -> Self {
+        self.map(|c| c.all())
     }
 }
