@@ -45,6 +45,9 @@ pub struct EnumDef {
 #[derive(Default)]
 pub struct Ctx {
     pub enums: BTreeMap<String, EnumDef>,
+    /// Every command's method name: an option of the same name, on a command queued in a
+    /// pipeline, would hide the command (`p.set(k, v).get(k)`), so it is `with_<name>` there.
+    pub command_methods: BTreeSet<String>,
 }
 
 impl Ctx {
@@ -607,7 +610,20 @@ pub fn command(ctx: &mut Ctx, cmd: &Command) -> Result<Emitted, String> {
         let _ = writeln!(s, "/// The options of [`{}`](Commands::{name}), in a pipeline or transaction.", cmd.name);
         let _ = writeln!(s, "impl<'r, T> Queued<'r, T, opts::{m}> {{");
         for opt in &opts {
+            let queued_name = if ctx.command_methods.contains(&opt.name) {
+                format!("with_{}", opt.name)
+            } else {
+                opt.name.clone()
+            };
             let _ = writeln!(s, "    /// {}.", opt.doc);
+            if queued_name != opt.name {
+                let _ = writeln!(
+                    s,
+                    "    ///\n    /// (`.{}()` on a command sent from a client: in a pipeline, \
+                     `.{}(..)` is the next command.)",
+                    opt.name, opt.name
+                );
+            }
             let ret = match reply::by_option(&cmd.name, &opt.name) {
                 Some(t) => format!("Queued<'r, {t}, opts::{m}>"),
                 None => "Self".to_owned(),
@@ -622,7 +638,7 @@ pub fn command(ctx: &mut Ctx, cmd: &Command) -> Result<Emitted, String> {
             let _ = writeln!(
                 s,
                 "    pub fn {}{}(self, {}) -> {ret}{bound} {{\n        self.map(|c| c.{}({}))\n    }}\n",
-                opt.name,
+                queued_name,
                 opt.sig.generics(),
                 opt.sig.params.join(", "),
                 opt.name,

@@ -227,7 +227,9 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Bitfield> {
 /// The options of [`BITFIELD`](Commands::bitfield), in a pipeline or transaction.
 impl<'r, T> Queued<'r, T, opts::Bitfield> {
     /// `GET encoding offset`: one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`, the last one called is sent.
-    pub fn get<A1: ToArg>(self, encoding: A1, offset: i64) -> Self {
+    ///
+    /// (`.get()` on a command sent from a client: in a pipeline, `.get(..)` is the next command.)
+    pub fn with_get<A1: ToArg>(self, encoding: A1, offset: i64) -> Self {
         self.map(|c| c.get(encoding, offset))
     }
 
@@ -237,12 +239,16 @@ impl<'r, T> Queued<'r, T, opts::Bitfield> {
     }
 
     /// `SET encoding offset value`: one of `<SET encoding offset value | INCRBY encoding offset increment>`, the last one called is sent: one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`, the last one called is sent.
-    pub fn set<A1: ToArg>(self, encoding: A1, offset: i64, value: i64) -> Self {
+    ///
+    /// (`.set()` on a command sent from a client: in a pipeline, `.set(..)` is the next command.)
+    pub fn with_set<A1: ToArg>(self, encoding: A1, offset: i64, value: i64) -> Self {
         self.map(|c| c.set(encoding, offset, value))
     }
 
     /// `INCRBY encoding offset increment`: one of `<SET encoding offset value | INCRBY encoding offset increment>`, the last one called is sent: one of `[GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`, the last one called is sent.
-    pub fn incrby<A1: ToArg>(self, encoding: A1, offset: i64, increment: i64) -> Self {
+    ///
+    /// (`.incrby()` on a command sent from a client: in a pipeline, `.incrby(..)` is the next command.)
+    pub fn with_incrby<A1: ToArg>(self, encoding: A1, offset: i64, increment: i64) -> Self {
         self.map(|c| c.incrby(encoding, offset, increment))
     }
 }
@@ -258,7 +264,9 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::BitfieldRo> {
 /// The options of [`BITFIELD_RO`](Commands::bitfield_ro), in a pipeline or transaction.
 impl<'r, T> Queued<'r, T, opts::BitfieldRo> {
     /// `[GET encoding offset [GET encoding offset ...]]`.
-    pub fn get<A1: ToArg>(self, encoding: A1, offset: i64) -> Self {
+    ///
+    /// (`.get()` on a command sent from a client: in a pipeline, `.get(..)` is the next command.)
+    pub fn with_get<A1: ToArg>(self, encoding: A1, offset: i64) -> Self {
         self.map(|c| c.get(encoding, offset))
     }
 }

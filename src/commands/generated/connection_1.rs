@@ -336,7 +336,9 @@ impl<'r, T> Queued<'r, T, opts::ClientKill> {
     }
 
     /// `[TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB]`: one of `<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]`, the last one called is sent: one of `<ip:port | <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO]> ...]>`, the last one called is sent.
-    pub fn type_(self, client_type: args::ClientType) -> Self {
+    ///
+    /// (`.type_()` on a command sent from a client: in a pipeline, `.type_(..)` is the next command.)
+    pub fn with_type_(self, client_type: args::ClientType) -> Self {
         self.map(|c| c.type_(client_type))
     }
 
@@ -377,7 +379,9 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::ClientList> {
 /// The options of [`CLIENT LIST`](Commands::client_list), in a pipeline or transaction.
 impl<'r, T> Queued<'r, T, opts::ClientList> {
     /// `[TYPE NORMAL | MASTER | REPLICA | PUBSUB]`.
-    pub fn type_(self, client_type: args::ClientKind) -> Self {
+    ///
+    /// (`.type_()` on a command sent from a client: in a pipeline, `.type_(..)` is the next command.)
+    pub fn with_type_(self, client_type: args::ClientKind) -> Self {
         self.map(|c| c.type_(client_type))
     }
 

@@ -399,7 +399,9 @@ impl<'r, T> Queued<'r, T, opts::Hello> {
     }
 
     /// `[AUTH username password]`, inside `[protover [AUTH username password] [SETNAME clientname]]`.
-    pub fn auth<A1: ToArg, A2: ToArg>(self, username: A1, password: A2) -> Self {
+    ///
+    /// (`.auth()` on a command sent from a client: in a pipeline, `.auth(..)` is the next command.)
+    pub fn with_auth<A1: ToArg, A2: ToArg>(self, username: A1, password: A2) -> Self {
         self.map(|c| c.auth(username, password))
     }
 

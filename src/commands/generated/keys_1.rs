@@ -498,7 +498,9 @@ impl<'r, T, R: Receiver> Cmd<'r, T, R, opts::Migrate> {
 /// The options of [`MIGRATE`](Commands::migrate), in a pipeline or transaction.
 impl<'r, T> Queued<'r, T, opts::Migrate> {
     /// `[COPY]`.
-    pub fn copy(self) -> Self {
+    ///
+    /// (`.copy()` on a command sent from a client: in a pipeline, `.copy(..)` is the next command.)
+    pub fn with_copy(self) -> Self {
         self.map(|c| c.copy())
     }
 
@@ -508,7 +510,9 @@ impl<'r, T> Queued<'r, T, opts::Migrate> {
     }
 
     /// `AUTH password`: one of `[AUTH password | AUTH2 username password]`, the last one called is sent.
-    pub fn auth<A1: ToArg>(self, auth: A1) -> Self {
+    ///
+    /// (`.auth()` on a command sent from a client: in a pipeline, `.auth(..)` is the next command.)
+    pub fn with_auth<A1: ToArg>(self, auth: A1) -> Self {
         self.map(|c| c.auth(auth))
     }
 
@@ -518,7 +522,9 @@ impl<'r, T> Queued<'r, T, opts::Migrate> {
     }
 
     /// `[KEYS key [key ...]]`.
-    pub fn keys<A1: ToArg>(self, keys: A1) -> Self {
+    ///
+    /// (`.keys()` on a command sent from a client: in a pipeline, `.keys(..)` is the next command.)
+    pub fn with_keys<A1: ToArg>(self, keys: A1) -> Self {
         self.map(|c| c.keys(keys))
     }
 }

@@ -439,7 +439,9 @@ impl<'r, T> Queued<'r, T, opts::Scan> {
     }
 
     /// `[TYPE type]`.
-    pub fn type_<A1: ToArg>(self, type_: A1) -> Self {
+    ///
+    /// (`.type_()` on a command sent from a client: in a pipeline, `.type_(..)` is the next command.)
+    pub fn with_type_<A1: ToArg>(self, type_: A1) -> Self {
         self.map(|c| c.type_(type_))
     }
 }
@@ -497,7 +499,9 @@ impl<'r, T> Queued<'r, T, opts::Sort> {
     }
 
     /// `[GET pattern [GET pattern ...]]`.
-    pub fn get<A1: ToArg>(self, get_pattern: A1) -> Self {
+    ///
+    /// (`.get()` on a command sent from a client: in a pipeline, `.get(..)` is the next command.)
+    pub fn with_get<A1: ToArg>(self, get_pattern: A1) -> Self {
         self.map(|c| c.get(get_pattern))
     }
 
@@ -568,7 +572,9 @@ impl<'r, T> Queued<'r, T, opts::SortRo> {
     }
 
     /// `[GET pattern [GET pattern ...]]`.
-    pub fn get<A1: ToArg>(self, get_pattern: A1) -> Self {
+    ///
+    /// (`.get()` on a command sent from a client: in a pipeline, `.get(..)` is the next command.)
+    pub fn with_get<A1: ToArg>(self, get_pattern: A1) -> Self {
         self.map(|c| c.get(get_pattern))
     }
 

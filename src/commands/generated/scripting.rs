@@ -438,7 +438,9 @@ impl<'r, T> Queued<'r, T, opts::FunctionFlush> {
     }
 
     /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
-    pub fn sync(self) -> Self {
+    ///
+    /// (`.sync()` on a command sent from a client: in a pipeline, `.sync(..)` is the next command.)
+    pub fn with_sync(self) -> Self {
         self.map(|c| c.sync())
     }
 }
@@ -511,7 +513,9 @@ impl<'r, T> Queued<'r, T, opts::FunctionRestore> {
     }
 
     /// `APPEND`: one of `[FLUSH | APPEND | REPLACE]`, the last one called is sent.
-    pub fn append(self) -> Self {
+    ///
+    /// (`.append()` on a command sent from a client: in a pipeline, `.append(..)` is the next command.)
+    pub fn with_append(self) -> Self {
         self.map(|c| c.append())
     }
 
@@ -542,7 +546,9 @@ impl<'r, T> Queued<'r, T, opts::ScriptFlush> {
     }
 
     /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
-    pub fn sync(self) -> Self {
+    ///
+    /// (`.sync()` on a command sent from a client: in a pipeline, `.sync(..)` is the next command.)
+    pub fn with_sync(self) -> Self {
         self.map(|c| c.sync())
     }
 }

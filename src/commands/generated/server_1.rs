@@ -494,7 +494,9 @@ impl<'r, T> Queued<'r, T, opts::AclLog> {
     }
 
     /// `RESET`: one of `[count | RESET]`, the last one called is sent.
-    pub fn reset(self) -> Self {
+    ///
+    /// (`.reset()` on a command sent from a client: in a pipeline, `.reset(..)` is the next command.)
+    pub fn with_reset(self) -> Self {
         self.map(|c| c.reset())
     }
 }

@@ -477,7 +477,9 @@ impl<'r, T> Queued<'r, T, opts::Flushall> {
     }
 
     /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
-    pub fn sync(self) -> Self {
+    ///
+    /// (`.sync()` on a command sent from a client: in a pipeline, `.sync(..)` is the next command.)
+    pub fn with_sync(self) -> Self {
         self.map(|c| c.sync())
     }
 }
@@ -503,7 +505,9 @@ impl<'r, T> Queued<'r, T, opts::Flushdb> {
     }
 
     /// `SYNC`: one of `[ASYNC | SYNC]`, the last one called is sent.
-    pub fn sync(self) -> Self {
+    ///
+    /// (`.sync()` on a command sent from a client: in a pipeline, `.sync(..)` is the next command.)
+    pub fn with_sync(self) -> Self {
         self.map(|c| c.sync())
     }
 }

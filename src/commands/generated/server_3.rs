@@ -554,7 +554,9 @@ impl<'r, T> Queued<'r, T, opts::Shutdown> {
     }
 
     /// `SAVE`: one of `[NOSAVE | SAVE]`, the last one called is sent.
-    pub fn save(self) -> Self {
+    ///
+    /// (`.save()` on a command sent from a client: in a pipeline, `.save(..)` is the next command.)
+    pub fn with_save(self) -> Self {
         self.map(|c| c.save())
     }
 

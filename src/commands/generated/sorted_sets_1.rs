@@ -483,7 +483,9 @@ impl<'r, T> Queued<'r, T, opts::Zadd> {
     }
 
     /// `[INCR]`.
-    pub fn incr(self) -> Queued<'r, Option<f64>, opts::Zadd> {
+    ///
+    /// (`.incr()` on a command sent from a client: in a pipeline, `.incr(..)` is the next command.)
+    pub fn with_incr(self) -> Queued<'r, Option<f64>, opts::Zadd> {
         self.map(|c| c.incr())
     }
 }

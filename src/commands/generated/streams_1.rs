@@ -499,7 +499,9 @@ impl<'r, T> Queued<'r, T, opts::Xclaim> {
     }
 
     /// `[TIME unix-time-milliseconds]`.
-    pub fn time(self, unix_time_milliseconds: i64) -> Self {
+    ///
+    /// (`.time()` on a command sent from a client: in a pipeline, `.time(..)` is the next command.)
+    pub fn with_time(self, unix_time_milliseconds: i64) -> Self {
         self.map(|c| c.time(unix_time_milliseconds))
     }
 

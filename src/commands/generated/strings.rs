@@ -469,7 +469,9 @@ impl<'r, T> Queued<'r, T, opts::Getex> {
     }
 
     /// `PERSIST`: one of `[EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`, the last one called is sent.
-    pub fn persist(self) -> Self {
+    ///
+    /// (`.persist()` on a command sent from a client: in a pipeline, `.persist(..)` is the next command.)
+    pub fn with_persist(self) -> Self {
         self.map(|c| c.persist())
     }
 }
@@ -596,7 +598,9 @@ impl<'r, T> Queued<'r, T, opts::Set> {
     }
 
     /// `[GET]`.
-    pub fn get(self) -> Queued<'r, Option<Bytes>, opts::Set> {
+    ///
+    /// (`.get()` on a command sent from a client: in a pipeline, `.get(..)` is the next command.)
+    pub fn with_get(self) -> Queued<'r, Option<Bytes>, opts::Set> {
         self.map(|c| c.get())
     }
 
