@@ -23,6 +23,7 @@ mod proto;
 mod reactor;
 pub mod replies;
 pub mod resp;
+pub mod scan;
 pub mod script;
 pub(crate) mod sync;
 mod timer;
@@ -35,6 +36,7 @@ pub use error::{Error, ServerError};
 pub use handle::{Cmd, Reply};
 pub use pipeline::Pipeline;
 pub use resp::{FromValue, ToArg, Value};
+pub use scan::ScanIter;
 pub use script::Script;
 pub use transaction::{Transaction, WatchMulti};
 
