@@ -197,9 +197,11 @@ pub(crate) fn unshareable(info: &CommandInfo) -> Option<String> {
         _ => return None,
     };
     let hint = match info.name {
-        "MULTI" | "EXEC" | "DISCARD" | "WATCH" | "UNWATCH" | "SELECT" => {
-            " (on a connection of your own, `client.dedicated()`, it is allowed)"
+        "MULTI" | "EXEC" | "DISCARD" | "WATCH" | "UNWATCH" => {
+            " (use `client.transaction(..)` or `client.watch_multi(..)`; on a connection of \
+             your own, `client.dedicated()`, it is allowed)"
         }
+        "SELECT" => " (on a connection of your own, `client.dedicated()`, it is allowed)",
         _ => "",
     };
     Some(format!("{} on a shared connection: {why}{hint}", info.name))

@@ -433,3 +433,39 @@ fn discard_without_multi_keeps_the_watches_and_the_connection_dirty() {
     drain(&mut s);
     assert!(s.is_dirty(), "the server still watches the key: not for the next owner");
 }
+
+#[test]
+fn an_atomic_group_after_watch_ends_the_watch_with_its_exec() {
+    let mut s = exclusive();
+    s.submit(with(req(1, WATCH, None), |p| p.effect = Effect::Watch), 0);
+    s.handle_written(WATCH.len(), 1);
+    input(&mut s, b"+OK\r\n", 2);
+    drain(&mut s);
+    assert!(s.is_dirty(), "keys watched");
+    // watch_multi's MULTI … EXEC: one atomic group whose effect is the EXEC's
+    let tx = with(group(2, &[MULTI, SET, EXEC], true), |p| p.effect = Effect::Exec);
+    s.submit(tx, 3);
+    let out = out_bytes(&s);
+    s.handle_written(out.len(), 4);
+    input(&mut s, b"+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n", 5);
+    let answered = drain(&mut s);
+    assert_eq!(answered.len(), 1, "one reply for the group");
+    assert!(answered[0].1.is_ok());
+    assert!(!s.is_dirty(), "EXEC ended the transaction and the watch");
+}
+
+#[test]
+fn an_atomic_group_cut_after_watch_fails_as_a_lost_transaction() {
+    let mut s = exclusive();
+    s.submit(with(req(1, WATCH, None), |p| p.effect = Effect::Watch), 0);
+    s.handle_written(WATCH.len(), 1);
+    input(&mut s, b"+OK\r\n", 2);
+    drain(&mut s);
+    let tx = with(group(2, &[MULTI, SET, EXEC], true), |p| p.effect = Effect::Exec);
+    s.submit(tx, 3);
+    s.handle_written(MULTI.len(), 4);
+    s.handle_closed(crate::Error::connection("reset"), false, 5);
+    let answered = drain(&mut s);
+    assert_eq!(answered.len(), 1);
+    assert!(answered[0].1.is_err(), "never rerun without its WATCH");
+}
