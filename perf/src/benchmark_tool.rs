@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::measure::{self, Percentiles, Sample};
-use crate::scenario::{Scenario, Shape, Transport};
+use crate::scenario::{Op, Scenario, Shape, Transport};
 
 /// Where redis-benchmark connects.
 #[derive(Debug, Clone)]
@@ -57,12 +57,23 @@ pub fn run(
         }
         (Transport::Tls, None) => return Err("no TLS server in this run".into()),
     };
-    cmd.args(["-t", &sc.op.name().to_ascii_lowercase()])
+    let tests = match sc.op {
+        // redis-benchmark runs one command per test: SET then GET, n/2 requests each.
+        Op::SetGet => "set,get".to_owned(),
+        op => op.name().to_ascii_lowercase(),
+    };
+    let requests = if sc.op == Op::SetGet { requests / 2 } else { requests };
+    let pipeline = match (sc.op, sc.shape) {
+        (Op::SetGet, Shape::Batch(n)) => Some(n / 2),
+        (_, Shape::Batch(n)) => Some(n),
+        _ => None,
+    };
+    cmd.args(["-t", &tests])
         .args(["-n", &requests.to_string()])
         .args(["-c", &sc.callers().to_string()])
         .args(["-d", &sc.value_size.to_string()])
         .arg("--csv");
-    if let Shape::Batch(n) = sc.shape {
+    if let Some(n) = pipeline {
         cmd.args(["-P", &n.to_string()]);
     }
     let others = measure::Others::start(server_pid);
@@ -83,7 +94,18 @@ pub fn run(
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    let row = parse_csv(&stdout, sc.op.name())?;
+    let row = match sc.op {
+        Op::SetGet => {
+            // Equal request counts: the combined rate is the harmonic mean of the two.
+            let (set, get) = (parse_csv(&stdout, "SET")?, parse_csv(&stdout, "GET")?);
+            CsvRow {
+                rps: 2.0 / (1.0 / set.rps + 1.0 / get.rps),
+                p50_ms: set.p50_ms.max(get.p50_ms),
+                p99_ms: set.p99_ms.max(get.p99_ms),
+            }
+        }
+        op => parse_csv(&stdout, op.name())?,
+    };
     if !row.rps.is_finite() || row.rps <= 0.0 {
         return Err(format!("redis-benchmark reported {} requests/s", row.rps));
     }

@@ -7,6 +7,8 @@ use std::fmt;
 pub enum Op {
     Get,
     Set,
+    /// A batch of n: n/2 SETs, then n/2 GETs (a pipeline object where the client has one).
+    SetGet,
 }
 
 impl Op {
@@ -14,6 +16,7 @@ impl Op {
         match self {
             Op::Get => "GET",
             Op::Set => "SET",
+            Op::SetGet => "SET+GET",
         }
     }
 }
@@ -56,7 +59,7 @@ pub struct Scenario {
 impl Scenario {
     /// A stable identifier: `get_c64`, `set_batch1000`, `get_1MiB`, with a `tls_` prefix.
     pub fn id(&self) -> String {
-        let op = self.op.name().to_ascii_lowercase();
+        let op = self.op.name().to_ascii_lowercase().replace('+', "");
         let tls = if self.transport == Transport::Tls { "tls_" } else { "" };
         let what = match self.shape {
             Shape::Batch(n) => format!("batch{n}"),
@@ -131,6 +134,8 @@ pub fn all() -> Vec<Scenario> {
         v.push(s(if n == 1 { "a" } else { "b" }, Op::Get, Shape::Callers(n), SMALL, tcp));
     }
     v.push(s("c", Op::Set, Shape::Batch(1000), SMALL, tcp));
+    // A pipeline of 1,000 SET + 1,000 GET.
+    v.push(s("c", Op::SetGet, Shape::Batch(2000), SMALL, tcp));
     for size in [1 << 20, 16 << 20] {
         v.push(s("d", Op::Get, Shape::Callers(1), size, tcp));
         v.push(s("d", Op::Set, Shape::Callers(1), size, tcp));

@@ -51,8 +51,10 @@ fn file_of(group: &str) -> &'static str {
 /// methods.
 pub fn render(json: &str, header: &str) -> Result<(Vec<(String, String)>, usize), String> {
     let commands = model::parse(json)?;
-    let mut ctx = emit::Ctx::default();
-    ctx.command_methods = commands.iter().map(|c| names::method(&c.name)).collect();
+    let mut ctx = emit::Ctx {
+        command_methods: commands.iter().map(|c| names::method(&c.name)).collect(),
+        ..emit::Ctx::default()
+    };
     let mut groups: BTreeMap<&'static str, Vec<emit::Emitted>> = BTreeMap::new();
     let mut markers = Vec::new();
     for cmd in &commands {

@@ -48,12 +48,18 @@ pub fn run(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, String> {
                             .await
                             .map_err(&e)?;
                     }),
+                    Op::SetGet => return Err("SET+GET runs as a batch only".into()),
                 },
                 Shape::Batch(n) => timed_loop!(ctl, {
                     let p = client.pipeline();
-                    for _ in 0..n {
+                    for i in 0..n {
+                        let op = match op {
+                            Op::SetGet if i < n / 2 => Op::Set,
+                            Op::SetGet => Op::Get,
+                            other => other,
+                        };
                         match op {
-                            Op::Get => p.get::<(), _>(KEY).await.map_err(&e)?,
+                            Op::Get | Op::SetGet => p.get::<(), _>(KEY).await.map_err(&e)?,
                             Op::Set => p
                                 .set::<(), _, _>(KEY, value.clone(), None, None, false)
                                 .await

@@ -39,10 +39,12 @@ pub fn client(sc: &Scenario, env: &Env) -> Result<redis::Client, String> {
 
 fn pipeline(op: Op, n: usize, value: &[u8]) -> redis::Pipeline {
     let mut p = redis::pipe();
-    for _ in 0..n {
+    for i in 0..n {
         match op {
             Op::Get => p.cmd("GET").arg(KEY),
             Op::Set => p.cmd("SET").arg(KEY).arg(value).ignore(),
+            Op::SetGet if i < n / 2 => p.cmd("SET").arg(KEY).arg(value).ignore(),
+            Op::SetGet => p.cmd("GET").arg(KEY),
         };
     }
     p
@@ -61,6 +63,7 @@ pub fn run_blocking(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, S
                 Op::Set => timed_loop!(ctl, {
                     redis::cmd("SET").arg(KEY).arg(&value[..]).query::<()>(&mut con).map_err(&e)?;
                 }),
+                Op::SetGet => return Err("SET+GET runs as a batch only".into()),
             },
             Shape::Batch(n) => timed_loop!(ctl, {
                 // Built per batch, as a caller with fresh data would.
@@ -101,6 +104,7 @@ pub fn run_multiplexed(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample
                             .await
                             .map_err(&e)?;
                     }),
+                    Op::SetGet => return Err("SET+GET runs as a batch only".into()),
                 },
                 Shape::Batch(n) => timed_loop!(ctl, {
                     let p = pipeline(op, n, &value);

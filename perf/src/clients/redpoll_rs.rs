@@ -1,6 +1,6 @@
 //! redpoll: one `Client` shared by every caller, driven by threads calling `.wait()` or by
 //! tokio tasks calling `.await`. Batches are `send()` of every command, then a wait for each
-//! handle (implicit pipelining: redpoll has no pipeline object yet). TLS: `rediss://` with the
+//! handle (implicit pipelining); the SET+GET batch is a `Pipeline` object. TLS: `rediss://` with the
 //! run's CA (rustls, ring provider).
 
 use bytes::Bytes;
@@ -19,6 +19,19 @@ fn open(sc: &Scenario, env: &Env) -> Result<Client, String> {
     .map_err(err("redpoll open"))?;
     client.connect().wait().map_err(err("redpoll connect"))?;
     Ok(client)
+}
+
+/// A pipeline object of n/2 SETs (replies ignored, as redis-rs's `.ignore()`) and n/2 GETs,
+/// built per batch as a caller with fresh data would.
+fn set_get(client: &Client, n: usize, value: &Bytes) -> redpoll::Pipeline {
+    let p = client.pipeline();
+    for _ in 0..n / 2 {
+        p.set(KEY, value).ignore();
+    }
+    for _ in 0..n / 2 {
+        p.get(KEY);
+    }
+    p
 }
 
 pub fn run_wait(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, String> {
@@ -50,6 +63,10 @@ pub fn run_wait(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, Strin
                     }
                 })
             }
+            (Shape::Batch(n), Op::SetGet) => timed_loop!(ctl, {
+                set_get(&client, n, value).execute().wait().map_err(&e)?;
+            }),
+            (Shape::Callers(_), Op::SetGet) => return Err("SET+GET runs as a batch only".into()),
         })
     })
 }
@@ -86,6 +103,13 @@ pub fn run_await(sc: &Scenario, env: &Env, value: &Bytes) -> Result<Sample, Stri
                             r.await.map_err(&e)?;
                         }
                     })
+                }
+                (Shape::Batch(n), Op::SetGet) => timed_loop!(ctl, {
+                    let mut p = set_get(&client, n, &value);
+                    p.execute().await.map_err(&e)?;
+                }),
+                (Shape::Callers(_), Op::SetGet) => {
+                    return Err("SET+GET runs as a batch only".into())
                 }
             })
         }
