@@ -30,7 +30,6 @@ use crate::commands::{Commands, Owned, Receiver, Shared};
 use crate::error::Error;
 use crate::handle::{Cmd, Reply};
 use crate::replies::ScanPage;
-use crate::resp::CommandBuf;
 use crate::resp::{FromValue, ToArg};
 use crate::{Client, Dedicated};
 
@@ -117,15 +116,13 @@ impl<T, R: ScanReceiver> std::fmt::Debug for ScanIter<'_, T, R> {
     }
 }
 
-/// One argument as bytes.
+/// One argument as bytes (the arguments of a slice joined).
 fn one_arg<A: ToArg>(arg: A) -> Bytes {
-    let mut buf = CommandBuf::new();
-    arg.write_args(&mut buf);
-    let mut parts = Vec::new();
-    for a in buf.args() {
-        parts.extend_from_slice(a);
+    let parts: Vec<Bytes> = crate::script::encoded_args(arg).collect();
+    match <[Bytes; 1]>::try_from(parts) {
+        Ok([one]) => one,
+        Err(parts) => Bytes::from(parts.concat()),
     }
-    Bytes::from(parts)
 }
 
 impl<'c, T: FromValue, R: ScanReceiver> ScanIter<'c, T, R> {

@@ -177,7 +177,8 @@ pub struct Invocation {
     args: Vec<Bytes>,
 }
 
-fn encoded_args<A: ToArg>(arg: A) -> impl Iterator<Item = Bytes> {
+/// The arguments `arg` writes, each as its own `Bytes` (a slice writes several).
+pub(crate) fn encoded_args<A: ToArg>(arg: A) -> impl Iterator<Item = Bytes> {
     let mut buf = CommandBuf::new();
     arg.write_args(&mut buf);
     let args: Vec<Bytes> = buf.args().map(Bytes::copy_from_slice).collect();

@@ -14,7 +14,7 @@ use crate::dedicated::Dedicated;
 use crate::error::Error;
 use crate::pipeline::{Executed, Piped, Pipeline};
 use crate::proto::session::Effect;
-use crate::resp::{CommandBuf, ToArg, Value};
+use crate::resp::{ToArg, Value};
 
 /// The commands of a MULTI … EXEC transaction being built: every command method queues
 /// its command (as on a [`Pipeline`]). Made for the closure of [`Client::transaction`],
@@ -138,11 +138,7 @@ impl Client {
         K: ToArg,
         F: FnMut(&Transaction, &[Value]) -> Result<(), Error>,
     {
-        let mut buf = CommandBuf::new();
-        for key in keys {
-            key.write_args(&mut buf);
-        }
-        let keys = buf.args().map(Bytes::copy_from_slice).collect();
+        let keys = keys.iter().flat_map(crate::script::encoded_args).collect();
         WatchMulti { client: self, keys, build, retries: 0 }
     }
 }
