@@ -127,6 +127,7 @@ struct OpenSpec {
     session: SessionConfig,
     hooks: Option<Arc<Hooks>>,
     spares: SparesConfig,
+    pubsub_on_shared: bool,
 }
 
 impl OpenSpec {
@@ -139,6 +140,7 @@ impl OpenSpec {
             session: self.session.clone(),
             hooks: self.hooks.clone(),
             spares: Some(self.spares),
+            pubsub_on_shared: self.pubsub_on_shared,
         }))
     }
 }
@@ -348,6 +350,53 @@ impl ClientCore {
     /// Asks for a dedicated connection, waiting up to `timeout_ms` when all are busy.
     pub(crate) fn submit_lease(&self, reply: LeaseTx, timeout_ms: Option<u64>) {
         self.route(|family| Submission::Lease { family, reply, timeout_ms });
+    }
+
+    /// Subscribes sink `sink` (registering it when `new`) to `names` of `kind`.
+    pub(crate) fn submit_subscribe(
+        &self,
+        sink: u64,
+        new: Option<Box<crate::pubsub::SinkTx>>,
+        kind: crate::proto::pubsub::Kind,
+        names: Vec<Bytes>,
+        reply: ReplyTx,
+    ) {
+        let timeout_ms = self.request_timeout_ms;
+        self.route(|family| Submission::Subscribe {
+            family,
+            sink,
+            new,
+            kind,
+            names,
+            reply,
+            timeout_ms,
+        });
+    }
+
+    /// Unsubscribes sink `sink` from `names` of `kind` (`None`: all); `end` ends its stream.
+    pub(crate) fn submit_unsubscribe(
+        &self,
+        sink: u64,
+        kind: crate::proto::pubsub::Kind,
+        names: Option<Vec<Bytes>>,
+        reply: ReplyTx,
+        end: bool,
+    ) {
+        let timeout_ms = self.request_timeout_ms;
+        self.route(|family| Submission::Unsubscribe {
+            family,
+            sink,
+            kind,
+            names,
+            reply,
+            end,
+            timeout_ms,
+        });
+    }
+
+    /// The subscription `sink` is gone.
+    pub(crate) fn submit_drop_sink(&self, sink: u64) {
+        self.route(|family| Submission::DropSink { family, sink });
     }
 
     /// Gives dedicated connection `id` back (it is closed if dirty).
@@ -579,7 +628,16 @@ impl Client {
             max: config.max_dedicated,
             idle_ms: millis(config.dedicated_idle_timeout),
         };
-        let spec = OpenSpec { target: config.addr.clone(), tcp, tls, session, hooks, spares };
+        let pubsub_on_shared = config.protocol == crate::Protocol::Resp3;
+        let spec = OpenSpec {
+            target: config.addr.clone(),
+            tcp,
+            tls,
+            session,
+            hooks,
+            spares,
+            pubsub_on_shared,
+        };
         let core = ClientCore {
             reactor: Some(reactor),
             id,
@@ -634,5 +692,68 @@ impl Client {
         let core = &self.commands.receiver.core;
         let timeout = Duration::from_millis(core.request_timeout_ms.unwrap_or(u64::MAX / 2));
         crate::Acquire::new(Arc::clone(core), timeout)
+    }
+
+    /// Subscribes to channels: the handle resolves, once the server confirmed each, with a
+    /// [`Subscription`](crate::Subscription) that yields their messages. See
+    /// [`pubsub`](crate::pubsub) for where subscriptions live, the bound on a slow consumer
+    /// and what a reconnect does (messages published while disconnected are lost).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), redpoll::Error> {
+    /// let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
+    /// let sub = client.subscribe(&["news", "alerts"]).wait()?;
+    /// let receivers: i64 = client.publish("news", "hello").wait()?;
+    /// let msg = sub.iter().next().expect("a message")?;
+    /// assert_eq!(&msg.payload[..], b"hello");
+    /// # Ok(()) }
+    /// ```
+    pub fn subscribe<C: AsRef<[u8]>>(&self, channels: &[C]) -> crate::Subscribe {
+        self.pubsub(crate::proto::pubsub::Kind::Channel, channels)
+    }
+
+    /// Subscribes to patterns (`PSUBSCRIBE`: `*`, `?`, `[...]` globs); each message says
+    /// which pattern matched ([`Message::pattern`](crate::Message::pattern)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run(client: redpoll::Client) -> Result<(), redpoll::Error> {
+    /// let mut sub = client.psubscribe(&["orders:*"]).await?;
+    /// if let Some(msg) = sub.next().await {
+    ///     let msg = msg?;
+    ///     println!("{:?} matched {:?}", msg.channel, msg.pattern);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn psubscribe<C: AsRef<[u8]>>(&self, patterns: &[C]) -> crate::Subscribe {
+        self.pubsub(crate::proto::pubsub::Kind::Pattern, patterns)
+    }
+
+    /// Subscribes to shard channels (`SSUBSCRIBE`, Redis 7; published with `SPUBLISH`). On a
+    /// standalone server they behave like channels.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), redpoll::Error> {
+    /// # let client = redpoll::Client::open("redis://127.0.0.1:6379")?;
+    /// let sub = client.ssubscribe(&["orders:{eu}"]).wait()?;
+    /// client.spublish("orders:{eu}", "42").wait()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn ssubscribe<C: AsRef<[u8]>>(&self, channels: &[C]) -> crate::Subscribe {
+        self.pubsub(crate::proto::pubsub::Kind::Shard, channels)
+    }
+
+    fn pubsub<C: AsRef<[u8]>>(
+        &self,
+        kind: crate::proto::pubsub::Kind,
+        names: &[C],
+    ) -> crate::Subscribe {
+        let names = names.iter().map(|n| Bytes::copy_from_slice(n.as_ref())).collect();
+        crate::Subscribe::new(Arc::clone(&self.commands.receiver.core), kind, names)
     }
 }

@@ -92,6 +92,15 @@ pub enum Error {
     /// `protocol`, credentials) or the dedicated API. Nothing was sent.
     #[error("not sent: {0}")]
     Usage(String),
+    /// A subscription's consumer fell so far behind that its bound was reached, with
+    /// [`OnFull::End`](crate::OnFull::End): the subscription ended, after the messages it
+    /// had buffered, and its channels were unsubscribed.
+    ///
+    /// What to do: consume faster (or on more threads), raise
+    /// [`capacity`](crate::Subscribe::capacity), or choose
+    /// [`OnFull::DropOldest`](crate::OnFull::DropOldest); then subscribe again.
+    #[error("subscription overflow: {0}")]
+    Overflow(String),
     /// A reply could not be converted into the requested Rust type.
     ///
     /// What to do: ask for a type that fits the reply (`.decode::<redpoll::Value>()` accepts

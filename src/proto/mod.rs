@@ -7,6 +7,7 @@ pub(crate) mod backoff;
 pub(crate) mod handshake;
 pub(crate) mod inflight;
 pub(crate) mod outbuf;
+pub(crate) mod pubsub;
 pub(crate) mod session;
 #[cfg(test)]
 mod sim;

@@ -14,11 +14,15 @@ use super::notify::{Hooks, Notice, Notifier};
 use super::resolve::{self, Resolved};
 use super::tls::{self, HandshakeError, TlsConnector};
 use super::token;
+use super::IdHasher;
 use crate::config::ServerAddr;
 use crate::error::Error;
 use crate::oneshot;
 use crate::proto::session::{Event, Session};
+use crate::pubsub::{Delivered, Delivery, SinkTx};
 use crate::timer::{TimerKey, Wheel};
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 /// Where a reply (or a failure) travels to its caller.
 pub(crate) type ReplyTx = oneshot::Sender<Result<Bytes, Error>>;
@@ -86,6 +90,8 @@ pub(crate) enum Role {
     Command,
     /// A dedicated connection lent to one owner (`Client::dedicated`) until given back.
     Lease,
+    /// The client's RESP2 subscriber connection, carrying all its subscriptions.
+    Subscriber,
 }
 
 /// A connection slot.
@@ -116,6 +122,10 @@ pub(crate) struct Conn {
     pub(crate) role: Role,
     /// The id of its client's shared connection (its own id for that one).
     pub(crate) family: u64,
+    /// The subscriptions whose messages this connection carries, by sink id.
+    pub(crate) sinks: HashMap<u64, SinkTx, BuildHasherDefault<IdHasher>>,
+    /// Sinks delivered to since they were last woken (woken once per pump).
+    woken: Vec<u64>,
 }
 
 impl Conn {
@@ -148,6 +158,8 @@ impl Conn {
             resolving: false,
             role: Role::Shared,
             family: id,
+            sinks: HashMap::default(),
+            woken: Vec::new(),
         }
     }
 
@@ -193,6 +205,36 @@ impl Conn {
                         ctx.notifier.send(Notice::Disconnected(hooks.clone(), reason));
                         ctx.notifier.send(Notice::Failed(hooks.clone(), e));
                     }
+                }
+                Event::Message(sink, frame) => self.deliver(sink, frame, ctx.now),
+                Event::Resubscribed(sink) => {
+                    if let Some(s) = self.sinks.get_mut(&sink) {
+                        if s.notify(Delivery::Resubscribed) == Delivered::Queued {
+                            self.woken.push(sink);
+                        }
+                    }
+                }
+                Event::SinkEnd(sink, e) => {
+                    if let Some(mut s) = self.sinks.remove(&sink) {
+                        s.end(Some(e));
+                    }
+                }
+                // Not pub/sub (a client-side caching invalidation): nothing consumes these
+                // yet, so they are dropped here without disturbing the replies.
+                Event::Push(_) => {}
+            }
+        }
+        for sink in self.woken.drain(..) {
+            if let Some(s) = self.sinks.get_mut(&sink) {
+                s.wake();
+            }
+        }
+        if !self.sinks.is_empty() {
+            if let Some(e) = self.session.terminal_error() {
+                // The session failed or closed for good: no message will come again.
+                let e = e.clone();
+                for (_, mut s) in self.sinks.drain() {
+                    s.end(Some(e.clone()));
                 }
             }
         }
@@ -548,8 +590,29 @@ impl Conn {
         self.read_buf = BytesMut::new();
     }
 
+    /// Hands a message frame to sink `sink`; a sink whose consumer is gone, or that its
+    /// bound ended, is unsubscribed.
+    fn deliver(&mut self, sink: u64, frame: Bytes, now: u64) {
+        let Some(s) = self.sinks.get_mut(&sink) else { return };
+        let first = !s.wake_pending;
+        match s.deliver(frame) {
+            Delivered::Queued => {
+                if first {
+                    self.woken.push(sink);
+                }
+            }
+            Delivered::Ended | Delivered::Gone => {
+                self.sinks.remove(&sink);
+                self.session.drop_sink(sink, now);
+            }
+        }
+    }
+
     /// Cancels the timer before the slot is freed.
     pub(crate) fn release(&mut self, ctx: &mut Ctx) {
+        for (_, mut s) in self.sinks.drain() {
+            s.end(Some(Error::Disconnected("the client was closed".into())));
+        }
         if let Some((key, _)) = self.timer.take() {
             ctx.wheel.cancel(key);
         }

@@ -27,6 +27,10 @@ pub(super) struct Family {
     tls: Option<TlsConnector>,
     session: SessionConfig,
     spares: Spares<Waiter>,
+    /// Subscriptions share the shared connection (RESP3).
+    pub(super) pubsub_on_shared: bool,
+    /// The RESP2 subscriber connection, while one is open.
+    pub(super) subscriber: Option<u64>,
 }
 
 impl Family {
@@ -39,12 +43,21 @@ impl Family {
             tls: open.tls.clone(),
             session,
             spares: Spares::new(cfg),
+            pubsub_on_shared: open.pubsub_on_shared,
+            subscriber: None,
         }
     }
 }
 
 fn closed() -> Error {
     Error::Disconnected("the client was closed".into())
+}
+
+impl Family {
+    /// What a new connection of this client needs: target, TCP, TLS and session settings.
+    pub(super) fn spec(&self) -> (ServerAddr, TcpOptions, Option<TlsConnector>, SessionConfig) {
+        (self.target.clone(), self.tcp.clone(), self.tls.clone(), self.session.clone())
+    }
 }
 
 impl IoThread {

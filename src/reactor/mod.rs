@@ -13,6 +13,7 @@ mod conn;
 mod family;
 mod io;
 mod notify;
+mod pubsub;
 mod resolve;
 mod submit;
 mod tls;
@@ -37,9 +38,12 @@ pub(crate) use tls::TlsConnector;
 use crate::config::ServerAddr;
 use crate::error::Error;
 use crate::proto::outbuf::Encoded;
+use crate::proto::pubsub::Kind;
 use crate::proto::session::{Props, Request, Session, SessionConfig};
 use crate::proto::spares::SparesConfig;
+use crate::pubsub::SinkTx;
 use crate::timer::Wheel;
+use bytes::Bytes;
 use conn::{Conn, Ctx};
 use family::Family;
 use resolve::Resolved;
@@ -78,6 +82,9 @@ pub(crate) struct Open {
     /// For a client's shared connection: the bounds of its set of dedicated connections
     /// (opened like this one, in the exclusive mode, without the hooks).
     pub(crate) spares: Option<SparesConfig>,
+    /// RESP3: subscriptions share this connection (pushes); else a subscriber connection
+    /// of their own is opened beside it.
+    pub(crate) pubsub_on_shared: bool,
 }
 
 /// What callers ask of the I/O thread.
@@ -95,6 +102,30 @@ pub(crate) enum Submission {
     Lease { family: u64, reply: LeaseTx, timeout_ms: Option<u64> },
     /// The owner of dedicated connection `id` let go: reuse it, or close it if dirty.
     Release { id: u64 },
+    /// Subscribe sink `sink` of client `family` to `names`; `new` registers the sink (a new
+    /// subscription).
+    Subscribe {
+        family: u64,
+        sink: u64,
+        new: Option<Box<SinkTx>>,
+        kind: Kind,
+        names: Vec<Bytes>,
+        reply: ReplyTx,
+        timeout_ms: Option<u64>,
+    },
+    /// Unsubscribe sink `sink` from `names` (`None`: all it holds of `kind`); `end`: then end
+    /// its stream.
+    Unsubscribe {
+        family: u64,
+        sink: u64,
+        kind: Kind,
+        names: Option<Vec<Bytes>>,
+        reply: ReplyTx,
+        end: bool,
+        timeout_ms: Option<u64>,
+    },
+    /// The subscription `sink` was dropped: unsubscribe what only it held.
+    DropSink { family: u64, sink: u64 },
     /// Answer `reply` once connection `id` has completed its handshake (or failed).
     Connect { id: u64, reply: ReplyTx },
     /// Close connection `id`; its pending requests fail with `Disconnected`.
@@ -194,6 +225,8 @@ pub(crate) fn fail(s: Submission, err: Error) {
     match s {
         Submission::Command { reply, .. }
         | Submission::Spare { reply, .. }
+        | Submission::Subscribe { reply, .. }
+        | Submission::Unsubscribe { reply, .. }
         | Submission::Connect { reply, .. } => {
             let _ = reply.send(Err(err));
         }
@@ -206,7 +239,7 @@ pub(crate) fn fail(s: Submission, err: Error) {
 
 /// Hashes connection ids (already unique integers) by a multiply: no SipHash on the hot path.
 #[derive(Default)]
-struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
@@ -409,6 +442,7 @@ impl IoThread {
                 conn.on_sweep(idx, &mut self.ctx);
             }
             self.sweep_families();
+            self.sweep_subscribers();
         }
     }
 
@@ -462,6 +496,13 @@ impl IoThread {
                 self.on_lease(family, reply, timeout_ms);
             }
             Submission::Release { id } => self.on_release(id),
+            Submission::Subscribe { family, sink, new, kind, names, reply, timeout_ms } => {
+                self.on_subscribe(family, sink, new, kind, names, reply, timeout_ms);
+            }
+            Submission::Unsubscribe { family, sink, kind, names, reply, end, timeout_ms } => {
+                self.on_unsubscribe(family, sink, kind, names, reply, end, timeout_ms);
+            }
+            Submission::DropSink { family, sink } => self.on_drop_sink(family, sink),
             Submission::Connect { id, reply } => match self.lookup(id) {
                 Some(idx) => self.conns[idx].add_connect_waiter(reply),
                 None => {

@@ -5,10 +5,11 @@
 use bytes::{Buf as _, Bytes, BytesMut};
 
 use super::request::{common_frame, retry_delay, retry_later, Parked, Slot};
-use super::{Event, Request, Session, State};
+use super::{Effect, Event, Mode, Request, Session, State};
 use crate::config::DisconnectReason;
 use crate::error::Error;
 use crate::proto::handshake::{self, Step, Verdict};
+use crate::proto::pubsub;
 use crate::resp::parse_frame;
 
 impl<R> Session<R> {
@@ -25,11 +26,25 @@ impl<R> Session<R> {
         loop {
             match self.decoder.scan(buf) {
                 Ok(Some(len)) => {
-                    let kept = if buf.first() == Some(&b'>') {
-                        // A RESP3 push (pub/sub message, invalidation) answers no request, so
-                        // it takes no FIFO entry. Nothing subscribes yet: it is dropped here.
-                        buf.advance(len);
-                        true
+                    let first = buf.first().copied();
+                    let subscriber = self.cfg.mode == Mode::Subscriber;
+                    let kept = if first == Some(b'>') || (subscriber && first == Some(b'*')) {
+                        // A RESP3 push, or any frame of a RESP2 subscriber connection: a
+                        // message (no FIFO entry), a confirmation (counted against the
+                        // request at the front), else a reply or another kind of push.
+                        let frame = buf.split_to(len).freeze();
+                        match pubsub::classify(&frame, subscriber) {
+                            pubsub::Frame::Message { kind, .. } => {
+                                self.route_message(kind, frame);
+                                true
+                            }
+                            pubsub::Frame::Confirm { .. } => self.confirmed(now),
+                            pubsub::Frame::Other if first == Some(b'>') => {
+                                self.events.push_back(Event::Push(frame));
+                                true
+                            }
+                            pubsub::Frame::Other => self.dispatch(frame, now),
+                        }
                     } else if self.front_is_group() {
                         // A group's replies stay in one buffer: consecutive frames of one read
                         // join without a copy.
@@ -70,12 +85,15 @@ impl<R> Session<R> {
         self.decoder.bytes_needed().unwrap_or(0)
     }
 
-    /// True when the next reply belongs to a group that has more to come.
+    /// True when the next reply belongs to a group that has more to come (a pub/sub
+    /// request's confirmations are counted apart: an ordinary reply in their place is its
+    /// refusal).
     fn front_is_group(&self) -> bool {
-        matches!(
-            self.waiting.front(),
-            Some(w) if matches!(w.slot, Slot::Request { left: 2.., .. } | Slot::Abandoned { left: 2.., .. })
-        )
+        match self.waiting.front().map(|w| &w.slot) {
+            Some(Slot::Request { left, props, .. }) => *left >= 2 && props.effect != Effect::PubSub,
+            Some(Slot::Abandoned { left, effect, .. }) => *left >= 2 && *effect != Effect::PubSub,
+            _ => false,
+        }
     }
 
     /// One reply of a group that expects more: kept with the others (or dropped, when the
@@ -88,7 +106,7 @@ impl<R> Session<R> {
                 frames.unsplit(part);
             }
             Slot::Abandoned { left, .. } => *left -= 1,
-            Slot::Handshake(_) => {}
+            Slot::Handshake(_) | Slot::Resubscribe { .. } => {}
         }
         true
     }
@@ -114,12 +132,20 @@ impl<R> Session<R> {
         let ends_in_exec = match &w.slot {
             Slot::Request { props, .. } => props.ends_in_exec(),
             Slot::Abandoned { ends_in_exec, .. } => *ends_in_exec,
-            Slot::Handshake(_) => false,
+            Slot::Handshake(_) | Slot::Resubscribe { .. } => false,
         };
         let refused_exec =
             (ends_in_exec && leaves_multi_open(&frame)).then(|| refusal_line(&frame));
         let behind = self.out.written() > w.end;
         match w.slot {
+            Slot::Request { reply, props, .. } if props.effect == Effect::PubSub => {
+                // An ordinary reply where confirmations were due: the server refused the
+                // whole command (`-NOPERM`, a shard channel of another slot, ...).
+                if frame.first() == Some(&b'-') {
+                    self.pubsub_refused(bytes.map(|b| b.concat()));
+                }
+                self.events.push_back(Event::Reply(reply, Ok(frame)));
+            }
             Slot::Request { reply, props, attempts, ran, left: _, frames } => {
                 self.tx_answered(props.effect);
                 // A reply that comes once the deadline has passed is a timeout, as it would
@@ -171,6 +197,7 @@ impl<R> Session<R> {
             }
             Slot::Abandoned { effect, .. } => self.tx_answered(effect),
             Slot::Handshake(step) => return self.handshake_reply(step, &frame, now),
+            Slot::Resubscribe { kind, .. } => return self.resubscribe_refused(kind, &frame, now),
         }
         match refused_exec {
             Some(line) => {
@@ -211,16 +238,12 @@ impl<R> Session<R> {
         };
         match verdict {
             Verdict::Ok { server_version } => {
-                if let State::Handshaking { remaining, version, .. } = &mut self.state {
-                    *remaining -= 1;
+                if let State::Handshaking { version, .. } = &mut self.state {
                     if server_version.is_some() {
                         *version = server_version;
                     }
-                    if *remaining == 0 {
-                        self.become_ready(now);
-                    }
                 }
-                true
+                self.setup_step_done(now)
             }
             Verdict::Transient(e) => {
                 self.events.push_back(Event::Disconnect);
@@ -233,6 +256,20 @@ impl<R> Session<R> {
                 false
             }
         }
+    }
+}
+
+impl<R> Session<R> {
+    /// One setup step (handshake or resubscribe) completed: the connection is ready after
+    /// the last.
+    pub(super) fn setup_step_done(&mut self, now: u64) -> bool {
+        if let State::Handshaking { remaining, .. } = &mut self.state {
+            *remaining -= 1;
+            if *remaining == 0 {
+                self.become_ready(now);
+            }
+        }
+        true
     }
 }
 

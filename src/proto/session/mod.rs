@@ -18,12 +18,16 @@ use super::inflight::Fifo;
 use super::outbuf::OutBuf;
 use crate::config::DisconnectReason;
 use crate::error::Error;
+use crate::proto::pubsub::Registry;
 use crate::resp::{Decoder, Limits};
 
 mod input;
 mod mode;
 #[cfg(test)]
 mod mode_tests;
+mod pubsub;
+#[cfg(test)]
+mod pubsub_tests;
 mod recovery;
 mod request;
 #[cfg(test)]
@@ -74,6 +78,19 @@ pub(crate) enum Event<R> {
     /// The established connection was lost: why, and the error (for `on_disconnect` and
     /// `on_error`).
     Lost(DisconnectReason, Error),
+    /// A pub/sub message frame for the sink with this id (a frame held by several sinks
+    /// comes once for each, the same `Bytes`).
+    Message(u64, Bytes),
+    /// Everything the sink holds was subscribed again on a new connection: messages
+    /// published while the connection was down are lost.
+    Resubscribed(u64),
+    /// The sink's stream ends with this error (its names were refused, or the session
+    /// failed for good); the registry no longer holds it.
+    SinkEnd(u64, Error),
+    /// A RESP3 push frame that is not pub/sub (a client-side caching invalidation): the
+    /// seam for client-side caching, which is planned; the reactor drops it for now.
+    #[allow(dead_code)]
+    Push(Bytes),
 }
 
 #[derive(Debug)]
@@ -140,6 +157,11 @@ pub(crate) struct Session<R> {
     reset_backoff_on_reply: bool,
     /// An exclusive connection's transaction state (see `mode.rs`).
     tx: TxState,
+    /// What the connection is subscribed to, for which sinks (see `pubsub.rs`).
+    pubsub: Registry,
+    /// The setup being written subscribes again after a lost connection: the sinks hear of
+    /// it once it is done.
+    announce_resubscribe: bool,
 }
 
 /// Entries each idle queue keeps room for after [`Session::release_idle_memory`].
@@ -165,6 +187,8 @@ impl<R> Session<R> {
             stuck_write: false,
             reset_backoff_on_reply: false,
             tx: TxState::default(),
+            pubsub: Registry::default(),
+            announce_resubscribe: false,
         }
     }
 
@@ -231,6 +255,10 @@ impl<R> Session<R> {
     /// [`submit`](Session::submit) of a request that may have been sent before.
     fn enqueue(&mut self, p: Parked<R>, now: u64) {
         let Err(p) = self.refused_after_tx_loss(p) else { return };
+        if let Some(e) = self.refused_by_subscriber_mode(&p.req.props) {
+            self.events.push_back(Event::Reply(p.req.reply, Err(e)));
+            return;
+        }
         match &self.state {
             State::Ready => self.write_request(p, now),
             State::Failed(e) | State::Closed(e) => {
@@ -292,6 +320,10 @@ impl<R> Session<R> {
                 },
             );
         }
+        // Then everything the connection was subscribed to, before any request or message.
+        let resubscribe = self.write_resubscribe(deadline);
+        self.announce_resubscribe = resubscribe > 0 && self.was_ready;
+        let steps = steps + resubscribe;
         self.state = State::Handshaking { deadline, remaining: steps, version: None };
         if steps == 0 {
             self.become_ready(now);
@@ -384,6 +416,7 @@ impl<R> Session<R> {
             self.events.push_back(Event::Reply(p.req.reply, Err(closed(p.ran))));
         }
         self.out.take_all();
+        self.end_sinks(&err);
         self.state = State::Closed(err);
         if had_transport {
             self.events.push_back(Event::Disconnect);
@@ -446,6 +479,11 @@ impl<R> Session<R> {
             self.cfg.backoff.reset();
         }
         self.events.push_back(Event::Ready { server_version: version });
+        if std::mem::take(&mut self.announce_resubscribe) {
+            for sink in self.pubsub.all_sinks() {
+                self.events.push_back(Event::Resubscribed(sink));
+            }
+        }
         // The timer may not have fired yet for a queued request whose deadline passed: sent
         // now, its deadline would reset the new connection under every other request on it.
         self.expire_queued(now);

@@ -5,7 +5,7 @@
 //! tracks that state so that (1) a connection lost while it matters fails the transaction
 //! instead of running the rest of it without its MULTI or WATCH on a new connection, and
 //! (2) its owner can tell whether the connection may serve someone else ([`Session::is_dirty`]).
-//! A subscriber mode comes with pub/sub.
+//! The subscriber mode is pub/sub's (see `pubsub.rs`).
 
 use super::request::{Effect, Parked, Slot};
 use super::{Event, Session};
@@ -19,6 +19,9 @@ pub(crate) enum Mode {
     Shared,
     /// One owner at a time, whose transaction state the session tracks.
     Exclusive,
+    /// A RESP2 connection subscribed to channels: it takes pub/sub commands only, and every
+    /// frame it reads is a message or a confirmation (see `pubsub.rs`).
+    Subscriber,
 }
 
 /// The transaction state of an exclusive connection.
@@ -51,7 +54,11 @@ impl<R> Session<R> {
             || t.setup_changed
             || !self.queue.is_empty()
             || !self.delayed.is_empty()
-            || self.waiting.iter().any(|w| !matches!(w.slot, Slot::Handshake(_)))
+            || self.has_subscriptions()
+            || self
+                .waiting
+                .iter()
+                .any(|w| !matches!(w.slot, Slot::Handshake(_) | Slot::Resubscribe { .. }))
     }
 
     /// On an exclusive connection whose transaction was lost: fails the request (true) until
@@ -91,7 +98,7 @@ impl<R> Session<R> {
                 t.watch = false;
                 t.ends_unanswered += 1;
             }
-            Effect::None | Effect::Setup(_) => {}
+            Effect::None | Effect::Setup(_) | Effect::PubSub => {}
         }
     }
 

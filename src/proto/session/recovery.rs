@@ -64,7 +64,7 @@ impl<R> Session<R> {
                     stuck &= sent_whole;
                     continue;
                 }
-                Slot::Handshake(_) => continue,
+                Slot::Handshake(_) | Slot::Resubscribe { .. } => continue,
             };
             // This send may have run (a command, or a plain group's first, written whole).
             let this_may_run = w.runs_at <= written;
@@ -215,6 +215,7 @@ impl<R> Session<R> {
         for p in self.queue.drain(..).chain(self.delayed.drain(..).map(|(_, p)| p)) {
             self.events.push_back(Event::Reply(p.req.reply, Err(if_ran(err.clone(), p.ran))));
         }
+        self.end_sinks(&err);
         self.state = if refused { State::Failed(err) } else { State::Closed(err) };
     }
 

@@ -9,6 +9,7 @@ use crate::config::OnTimeout;
 use crate::error::Error;
 use crate::proto::handshake::Step;
 use crate::proto::outbuf::Encoded;
+use crate::proto::pubsub::Kind;
 
 /// Whether a request may be written again on a new connection after its connection was lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,9 @@ pub(crate) enum Effect {
     /// SELECT or CLIENT SETNAME: the command becomes a setup step of the connection, so
     /// every reconnect replays it.
     Setup(Step),
+    /// A (P|S)(UN)SUBSCRIBE: answered by one confirmation per name (`Props::replies`), which
+    /// may come between messages; the only kind a subscriber connection takes.
+    PubSub,
 }
 
 /// How the session treats a request, besides its bytes and reply slot.
@@ -147,6 +151,12 @@ pub(super) enum Slot<R> {
         ends_in_exec: bool,
     },
     Handshake(Step),
+    /// A setup step that subscribes the registry's names of `kind` again on a new
+    /// connection; `left` confirmations to come.
+    Resubscribe {
+        kind: Kind,
+        left: u32,
+    },
 }
 
 #[derive(Debug)]

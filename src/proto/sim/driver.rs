@@ -908,6 +908,11 @@ impl Sim {
                     }
                     self.up = false;
                 }
+                // The server's pushes that are not pub/sub (invalidations).
+                Event::Push(_) => {}
+                Event::Message(..) | Event::Resubscribed(_) | Event::SinkEnd(..) => {
+                    return Err("a pub/sub event without a subscription".into());
+                }
             }
         }
         if ready {
