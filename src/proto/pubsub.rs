@@ -42,9 +42,9 @@ pub(crate) enum Frame<'a> {
     /// A published message: `message`/`smessage` with its channel, `pmessage` with the
     /// pattern it matched (what the registry routes by).
     Message { kind: Kind, name: &'a [u8] },
-    /// The server confirmed one name of a (P|S)SUBSCRIBE (`subscribe`) or of an
-    /// (P|S)UNSUBSCRIBE.
-    Confirm { kind: Kind, subscribe: bool },
+    /// The server confirmed one name (`None` for an UNSUBSCRIBE of nothing) of a
+    /// (P|S)SUBSCRIBE (`subscribe`) or of an (P|S)UNSUBSCRIBE.
+    Confirm { kind: Kind, subscribe: bool, name: Option<&'a [u8]> },
     /// Any other frame: a reply, or a push that is not pub/sub (an invalidation).
     Other,
 }
@@ -73,7 +73,11 @@ pub(crate) fn classify(frame: &[u8], arrays: bool) -> Frame<'_> {
         _ => return Frame::Other,
     };
     if !message {
-        return if count == 3 { Frame::Confirm { kind, subscribe } } else { Frame::Other };
+        return if count == 3 {
+            Frame::Confirm { kind, subscribe, name: bulk(rest).map(|(name, _)| name) }
+        } else {
+            Frame::Other
+        };
     }
     let expected = if kind == Kind::Pattern { 4 } else { 3 };
     match bulk(rest) {
@@ -129,15 +133,26 @@ pub(crate) fn encode(kind: Kind, subscribe: bool, names: &[Bytes]) -> Bytes {
     c.finish()
 }
 
+/// One name of the registry.
+#[derive(Debug, Default)]
+struct Entry {
+    /// The sinks that want it (never empty while the entry exists).
+    sinks: Vec<u64>,
+    /// The server confirmed it on some connection: a new connection subscribes it again as
+    /// part of its setup. A name not confirmed yet is still in its subscribe request, which
+    /// is sent again (or fails) by itself.
+    confirmed: bool,
+}
+
 /// The names a connection is subscribed to (or is subscribing to), and for which sinks.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    /// Per kind (`Kind as usize`): name → the sinks that want it (never empty).
-    names: [HashMap<Bytes, Vec<u64>>; 3],
+    /// Per kind (`Kind as usize`).
+    names: [HashMap<Bytes, Entry>; 3],
 }
 
 impl Registry {
-    fn map(&mut self, kind: Kind) -> &mut HashMap<Bytes, Vec<u64>> {
+    fn map(&mut self, kind: Kind) -> &mut HashMap<Bytes, Entry> {
         &mut self.names[kind as usize]
     }
 
@@ -151,15 +166,22 @@ impl Registry {
         let mut new = Vec::new();
         let map = self.map(kind);
         for name in names {
-            let sinks = map.entry(name.clone()).or_default();
-            if sinks.is_empty() {
+            let entry = map.entry(name.clone()).or_default();
+            if entry.sinks.is_empty() && !new.contains(name) {
                 new.push(name.clone());
             }
-            if !sinks.contains(&sink) {
-                sinks.push(sink);
+            if !entry.sinks.contains(&sink) {
+                entry.sinks.push(sink);
             }
         }
         new
+    }
+
+    /// The server confirmed `name` (a `subscribe` confirmation).
+    pub(crate) fn confirm(&mut self, kind: Kind, name: &[u8]) {
+        if let Some(entry) = self.names[kind as usize].get_mut(name) {
+            entry.confirmed = true;
+        }
     }
 
     /// Sink `sink` lets go of `names` (`None`: all of its names of `kind`): returns those
@@ -177,9 +199,9 @@ impl Registry {
         let map = self.map(kind);
         let mut gone = Vec::new();
         for name in mine {
-            let Some(sinks) = map.get_mut(&name) else { continue };
-            sinks.retain(|s| *s != sink);
-            if sinks.is_empty() {
+            let Some(entry) = map.get_mut(&name) else { continue };
+            entry.sinks.retain(|s| *s != sink);
+            if entry.sinks.is_empty() {
                 map.remove(&name);
                 gone.push(name);
             }
@@ -191,7 +213,7 @@ impl Registry {
     pub(crate) fn names_of(&self, sink: u64, kind: Kind) -> Vec<Bytes> {
         let mut v: Vec<Bytes> = self.names[kind as usize]
             .iter()
-            .filter(|(_, sinks)| sinks.contains(&sink))
+            .filter(|(_, e)| e.sinks.contains(&sink))
             .map(|(n, _)| n.clone())
             .collect();
         v.sort();
@@ -200,20 +222,28 @@ impl Registry {
 
     /// The sinks a message for `(kind, name)` goes to (a lookup by slice: no copy).
     pub(crate) fn sinks(&self, kind: Kind, name: &[u8]) -> &[u64] {
-        self.names[kind as usize].get(name).map_or(&[], Vec::as_slice)
+        self.names[kind as usize].get(name).map_or(&[], |e| e.sinks.as_slice())
     }
 
-    /// Every name of `kind`, sorted: what a new connection subscribes again.
-    pub(crate) fn all(&self, kind: Kind) -> Vec<Bytes> {
-        let mut v: Vec<Bytes> = self.names[kind as usize].keys().cloned().collect();
+    /// Every confirmed name of `kind`, sorted: what a new connection subscribes again.
+    pub(crate) fn confirmed(&self, kind: Kind) -> Vec<Bytes> {
+        let mut v: Vec<Bytes> = self.names[kind as usize]
+            .iter()
+            .filter(|(_, e)| e.confirmed)
+            .map(|(n, _)| n.clone())
+            .collect();
         v.sort();
         v
     }
 
     /// Every sink that holds a name, sorted.
     pub(crate) fn all_sinks(&self) -> Vec<u64> {
-        let mut v: Vec<u64> =
-            self.names.iter().flat_map(HashMap::values).flatten().copied().collect();
+        let mut v: Vec<u64> = self
+            .names
+            .iter()
+            .flat_map(HashMap::values)
+            .flat_map(|e| e.sinks.iter().copied())
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -224,8 +254,8 @@ impl Registry {
         let map = self.map(kind);
         let mut sinks = Vec::new();
         for name in names {
-            if let Some(s) = map.remove(name) {
-                sinks.extend(s);
+            if let Some(e) = map.remove(name) {
+                sinks.extend(e.sinks);
             }
         }
         sinks.sort_unstable();
@@ -261,9 +291,15 @@ mod tests {
         let s = b">3\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$0\r\n\r\n";
         assert_eq!(classify(s, false), Frame::Message { kind: Kind::Shard, name: b"s" });
         let c = b">3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:1\r\n";
-        assert_eq!(classify(c, false), Frame::Confirm { kind: Kind::Pattern, subscribe: true });
+        assert_eq!(
+            classify(c, false),
+            Frame::Confirm { kind: Kind::Pattern, subscribe: true, name: Some(b"n*") }
+        );
         let u = b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n";
-        assert_eq!(classify(u, true), Frame::Confirm { kind: Kind::Channel, subscribe: false });
+        assert_eq!(
+            classify(u, true),
+            Frame::Confirm { kind: Kind::Channel, subscribe: false, name: None }
+        );
         let inv = b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n";
         assert_eq!(classify(inv, false), Frame::Other);
         assert_eq!(classify(b"*2\r\n$4\r\npong\r\n$0\r\n\r\n", true), Frame::Other);
@@ -295,7 +331,9 @@ mod tests {
         assert_eq!(r.unsubscribe(1, Kind::Channel, Some(&[b("b")])), Vec::<Bytes>::new());
         assert_eq!(r.unsubscribe(1, Kind::Channel, Some(&[b("zz")])), Vec::<Bytes>::new());
         assert_eq!(r.unsubscribe(2, Kind::Channel, None), [b("b"), b("c")]);
-        assert_eq!(r.all(Kind::Channel), [b("a")]);
+        assert_eq!(r.confirmed(Kind::Channel), Vec::<Bytes>::new(), "none confirmed yet");
+        r.confirm(Kind::Channel, b"a");
+        assert_eq!(r.confirmed(Kind::Channel), [b("a")]);
         assert_eq!(r.all_sinks(), [1, 2]);
         assert_eq!(r.forget(Kind::Pattern, &[b("b")]), [2]);
         assert_eq!(r.clear(), [1]);

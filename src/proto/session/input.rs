@@ -38,7 +38,12 @@ impl<R> Session<R> {
                                 self.route_message(kind, frame);
                                 true
                             }
-                            pubsub::Frame::Confirm { .. } => self.confirmed(now),
+                            pubsub::Frame::Confirm { kind, subscribe, name } => {
+                                if let (true, Some(name)) = (subscribe, name) {
+                                    self.pubsub.confirm(kind, name);
+                                }
+                                self.confirmed(now)
+                            }
                             pubsub::Frame::Other if first == Some(b'>') => {
                                 self.events.push_back(Event::Push(frame));
                                 true

@@ -123,12 +123,14 @@ impl<R> Session<R> {
         })
     }
 
-    /// Writes the setup steps that subscribe every name of the registry again (one command
-    /// per kind); returns how many were written.
+    /// Writes the setup steps that subscribe every confirmed name of the registry again (one
+    /// command per kind); returns how many were written. A name whose confirmation has not
+    /// come yet is left to its own request, which is sent again after the setup (or fails,
+    /// and then the caller knows it is not subscribed).
     pub(super) fn write_resubscribe(&mut self, deadline: u64) -> usize {
         let mut written = 0;
         for kind in Kind::ALL {
-            let names = self.pubsub.all(kind);
+            let names = self.pubsub.confirmed(kind);
             if names.is_empty() {
                 continue;
             }
@@ -202,7 +204,7 @@ impl<R> Session<R> {
     /// A setup step that subscribes again was refused (an ACL change took a channel away):
     /// the sinks that held names of its kind end with the server's error; the setup goes on.
     pub(super) fn resubscribe_refused(&mut self, kind: Kind, frame: &Bytes, now: u64) -> bool {
-        let names = self.pubsub.all(kind);
+        let names = self.pubsub.confirmed(kind);
         let line = String::from_utf8_lossy(frame.strip_prefix(b"-").unwrap_or(frame));
         let e = Error::Redis(crate::error::ServerError::new(format!(
             "{} (subscribing again after a reconnect)",
