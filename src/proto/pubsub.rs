@@ -136,12 +136,16 @@ pub(crate) fn encode(kind: Kind, subscribe: bool, names: &[Bytes]) -> Bytes {
 /// One name of the registry.
 #[derive(Debug, Default)]
 struct Entry {
-    /// The sinks that want it (never empty while the entry exists).
+    /// The sinks that want it (empty only while `pending` requests are on their way: the
+    /// entry keeps their count for a sink that wants the name again).
     sinks: Vec<u64>,
-    /// The server confirmed it on some connection: a new connection subscribes it again as
-    /// part of its setup. A name not confirmed yet is still in its subscribe request, which
-    /// is sent again (or fails) by itself.
+    /// The last confirmation the server sent for it was a subscribe: a new connection
+    /// subscribes it again as part of its setup. A name not confirmed yet is still in its
+    /// subscribe requests, which are sent again (or fail) by themselves.
     confirmed: bool,
+    /// Subscribe requests that carry the name and have not been confirmed nor refused: a
+    /// refusal forgets an unconfirmed name only once no other request may still succeed.
+    pending: u32,
 }
 
 /// The names a connection is subscribed to (or is subscribing to), and for which sinks.
@@ -156,18 +160,22 @@ impl Registry {
         &mut self.names[kind as usize]
     }
 
-    /// True when nothing is subscribed.
+    /// True when no sink holds a name.
     pub(crate) fn is_empty(&self) -> bool {
-        self.names.iter().all(HashMap::is_empty)
+        self.names.iter().flat_map(HashMap::values).all(|e| e.sinks.is_empty())
     }
 
-    /// Sink `sink` wants `names`: returns those nobody had, which go to the server.
+    /// Sink `sink` wants `names`: returns them without repeats, to go to the server even when
+    /// another sink holds them already (subscribing twice is harmless there, and the caller
+    /// is answered by a confirmation of its own, in order with the server's other answers:
+    /// never ahead of an UNSUBSCRIBE still on its way).
     pub(crate) fn subscribe(&mut self, sink: u64, kind: Kind, names: &[Bytes]) -> Vec<Bytes> {
         let mut new = Vec::new();
         let map = self.map(kind);
         for name in names {
             let entry = map.entry(name.clone()).or_default();
-            if entry.sinks.is_empty() && !new.contains(name) {
+            if !new.contains(name) {
+                entry.pending += 1;
                 new.push(name.clone());
             }
             if !entry.sinks.contains(&sink) {
@@ -177,10 +185,45 @@ impl Registry {
         new
     }
 
-    /// The server confirmed `name` (a `subscribe` confirmation).
-    pub(crate) fn confirm(&mut self, kind: Kind, name: &[u8]) {
+    /// The server confirmed `name` (a `subscribe` confirmation; `answers` when it answers a
+    /// request rather than a setup step); false when no sink holds it any more (every sink
+    /// let go, or was forgotten, while the request was on its way): the server is then
+    /// subscribed for nobody, and the caller unsubscribes it again (an UNSUBSCRIBE written
+    /// before the request reached the server does not undo it; a second one is harmless).
+    pub(crate) fn confirm(&mut self, kind: Kind, name: &[u8], answers: bool) -> bool {
+        let map = &mut self.names[kind as usize];
+        let Some(entry) = map.get_mut(name) else { return false };
+        if answers {
+            entry.pending = entry.pending.saturating_sub(1);
+        }
+        if entry.sinks.is_empty() {
+            if entry.pending == 0 {
+                map.remove(name);
+            }
+            return false;
+        }
+        entry.confirmed = true;
+        true
+    }
+
+    /// The server confirmed an UNSUBSCRIBE of `name`: it holds the name no more (until a
+    /// SUBSCRIBE written after that UNSUBSCRIBE is confirmed in turn).
+    pub(crate) fn unsubscribed(&mut self, kind: Kind, name: &[u8]) {
         if let Some(entry) = self.names[kind as usize].get_mut(name) {
-            entry.confirmed = true;
+            entry.confirmed = false;
+        }
+    }
+
+    /// The server refused a subscribe request of `names`: each is forgotten (for every sink)
+    /// unless it is confirmed or another request for it is still on its way.
+    pub(crate) fn refused(&mut self, kind: Kind, names: &[Bytes]) {
+        let map = self.map(kind);
+        for name in names {
+            let Some(entry) = map.get_mut(name) else { continue };
+            entry.pending = entry.pending.saturating_sub(1);
+            if entry.pending == 0 && !entry.confirmed {
+                map.remove(name);
+            }
         }
     }
 
@@ -200,9 +243,14 @@ impl Registry {
         let mut gone = Vec::new();
         for name in mine {
             let Some(entry) = map.get_mut(&name) else { continue };
+            let held = !entry.sinks.is_empty();
             entry.sinks.retain(|s| *s != sink);
-            if entry.sinks.is_empty() {
-                map.remove(&name);
+            if held && entry.sinks.is_empty() {
+                // Kept while requests are on their way, so that their answers still count.
+                entry.confirmed = false;
+                if entry.pending == 0 {
+                    map.remove(&name);
+                }
                 gone.push(name);
             }
         }
@@ -229,7 +277,7 @@ impl Registry {
     pub(crate) fn confirmed(&self, kind: Kind) -> Vec<Bytes> {
         let mut v: Vec<Bytes> = self.names[kind as usize]
             .iter()
-            .filter(|(_, e)| e.confirmed)
+            .filter(|(_, e)| e.confirmed && !e.sinks.is_empty())
             .map(|(n, _)| n.clone())
             .collect();
         v.sort();
@@ -249,13 +297,18 @@ impl Registry {
         v
     }
 
-    /// Forgets `names` of `kind` (the server refused them): returns their sinks.
+    /// Forgets `names` of `kind` for every sink (the server refused to subscribe them again
+    /// after a reconnect): returns their sinks.
     pub(crate) fn forget(&mut self, kind: Kind, names: &[Bytes]) -> Vec<u64> {
         let map = self.map(kind);
         let mut sinks = Vec::new();
         for name in names {
-            if let Some(e) = map.remove(name) {
-                sinks.extend(e.sinks);
+            let Some(e) = map.get_mut(name) else { continue };
+            sinks.append(&mut e.sinks);
+            e.confirmed = false;
+            // Kept while requests are on their way, so that their answers still count.
+            if e.pending == 0 {
+                map.remove(name);
             }
         }
         sinks.sort_unstable();
@@ -322,22 +375,65 @@ mod tests {
     }
 
     #[test]
-    fn the_first_sink_subscribes_and_the_last_unsubscribes() {
+    fn every_subscribe_is_sent_and_the_last_sink_unsubscribes() {
         let mut r = Registry::default();
-        assert_eq!(r.subscribe(1, Kind::Channel, &[b("a"), b("b")]), [b("a"), b("b")]);
-        assert_eq!(r.subscribe(2, Kind::Channel, &[b("b"), b("c")]), [b("c")]);
+        assert_eq!(r.subscribe(1, Kind::Channel, &[b("a"), b("b"), b("a")]), [b("a"), b("b")]);
+        assert_eq!(r.subscribe(2, Kind::Channel, &[b("b"), b("c")]), [b("b"), b("c")]);
         assert_eq!(r.subscribe(2, Kind::Pattern, &[b("b")]), [b("b")], "kinds are apart");
         assert_eq!(r.sinks(Kind::Channel, b"b"), [1, 2]);
         assert_eq!(r.unsubscribe(1, Kind::Channel, Some(&[b("b")])), Vec::<Bytes>::new());
         assert_eq!(r.unsubscribe(1, Kind::Channel, Some(&[b("zz")])), Vec::<Bytes>::new());
         assert_eq!(r.unsubscribe(2, Kind::Channel, None), [b("b"), b("c")]);
         assert_eq!(r.confirmed(Kind::Channel), Vec::<Bytes>::new(), "none confirmed yet");
-        r.confirm(Kind::Channel, b"a");
+        assert!(r.confirm(Kind::Channel, b"a", true));
         assert_eq!(r.confirmed(Kind::Channel), [b("a")]);
+        assert!(!r.confirm(Kind::Channel, b"b", true), "b is held by nobody any more");
         assert_eq!(r.all_sinks(), [1, 2]);
         assert_eq!(r.forget(Kind::Pattern, &[b("b")]), [2]);
         assert_eq!(r.clear(), [1]);
         assert!(r.is_empty());
+    }
+
+    /// Pinned from the pub/sub simulation (seed 3): a refused request forgot names that
+    /// another request of the same sink then subscribed (answered `+OK`, never routed).
+    #[test]
+    fn a_refusal_keeps_names_another_request_is_on_its_way_for() {
+        let mut r = Registry::default();
+        r.subscribe(1, Kind::Shard, &[b("xs"), b("s1")]);
+        r.subscribe(1, Kind::Shard, &[b("s1")]);
+        r.refused(Kind::Shard, &[b("xs"), b("s1")]);
+        assert_eq!(r.sinks(Kind::Shard, b"xs"), Vec::<u64>::new());
+        assert_eq!(r.sinks(Kind::Shard, b"s1"), [1]);
+        assert!(r.confirm(Kind::Shard, b"s1", true));
+        assert_eq!(r.confirmed(Kind::Shard), [b("s1")]);
+        // The count survives the last sink letting go and the name being forgotten.
+        r.subscribe(2, Kind::Channel, &[b("x0"), b("c0")]);
+        r.unsubscribe(2, Kind::Channel, None);
+        r.subscribe(3, Kind::Channel, &[b("c0")]);
+        r.refused(Kind::Channel, &[b("x0"), b("c0")]);
+        assert_eq!(r.sinks(Kind::Channel, b"c0"), [3], "seed 14");
+        r.subscribe(4, Kind::Pattern, &[b("p*")]);
+        assert_eq!(r.forget(Kind::Pattern, &[b("p*")]), [4]);
+        r.subscribe(5, Kind::Pattern, &[b("p*")]);
+        r.refused(Kind::Pattern, &[b("p*")]);
+        assert_eq!(r.sinks(Kind::Pattern, b"p*"), [5], "seed 2367");
+    }
+
+    /// Pinned from the pub/sub simulation (seed 692): a confirmation of a SUBSCRIBE written
+    /// before an UNSUBSCRIBE of the name must not leave it confirmed once the UNSUBSCRIBE's
+    /// confirmation came.
+    #[test]
+    fn an_unsubscribe_confirmation_unconfirms() {
+        let mut r = Registry::default();
+        r.subscribe(1, Kind::Pattern, &[b("c*")]);
+        r.confirm(Kind::Pattern, b"c*", true);
+        r.unsubscribe(1, Kind::Pattern, None);
+        r.subscribe(2, Kind::Pattern, &[b("c*"), b("x*")]);
+        r.confirm(Kind::Pattern, b"c*", false);
+        r.unsubscribed(Kind::Pattern, b"c*");
+        assert_eq!(r.confirmed(Kind::Pattern), Vec::<Bytes>::new());
+        r.refused(Kind::Pattern, &[b("c*"), b("x*")]);
+        assert!(r.is_empty(), "forgotten with its only request");
     }
 
     #[test]

@@ -39,10 +39,28 @@ impl<R> Session<R> {
                                 true
                             }
                             pubsub::Frame::Confirm { kind, subscribe, name } => {
-                                if let (true, Some(name)) = (subscribe, name) {
-                                    self.pubsub.confirm(kind, name);
+                                let orphan = match (subscribe, name) {
+                                    (true, Some(name))
+                                        if !self.pubsub.confirm(
+                                            kind,
+                                            name,
+                                            self.front_answers(),
+                                        ) =>
+                                    {
+                                        Some(frame.slice_ref(name))
+                                    }
+                                    (false, Some(name)) => {
+                                        self.pubsub.unsubscribed(kind, name);
+                                        None
+                                    }
+                                    _ => None,
+                                };
+                                let kept = self.confirmed(now);
+                                if let Some(name) = orphan {
+                                    // Subscribed for nobody: let go of it on the server too.
+                                    self.unsubscribe_unanswered(kind, &[name]);
                                 }
-                                self.confirmed(now)
+                                kept
                             }
                             pubsub::Frame::Other if first == Some(b'>') => {
                                 self.events.push_back(Event::Push(frame));
@@ -99,6 +117,12 @@ impl<R> Session<R> {
             Some(Slot::Abandoned { left, effect, .. }) => *left >= 2 && *effect != Effect::PubSub,
             _ => false,
         }
+    }
+
+    /// True when the front entry is a request (a confirmation there counts against the
+    /// names' requests on their way), not a setup step that subscribes again.
+    fn front_answers(&self) -> bool {
+        !matches!(self.waiting.front().map(|w| &w.slot), Some(Slot::Resubscribe { .. }))
     }
 
     /// One reply of a group that expects more: kept with the others (or dropped, when the

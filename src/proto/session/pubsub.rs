@@ -20,11 +20,12 @@ use crate::resp::{parse_frame, Value};
 pub(crate) const CONFIRMED: &[u8] = b"+OK\r\n";
 
 impl<R> Session<R> {
-    /// Sink `sink` subscribes to `names` of `kind`. The names no other sink holds go to the
-    /// server as one (P|S)SUBSCRIBE, and `reply` gets `+OK` once each is confirmed (or the
-    /// server's error, and the names are forgotten); when every name was held already, at
-    /// once. While disconnected the request waits in the offline queue, and the names are
-    /// part of the next connection's setup either way.
+    /// Sink `sink` subscribes to `names` of `kind`: they go to the server as one
+    /// (P|S)SUBSCRIBE (also those another sink holds: the answer then comes in order with
+    /// the server's others), and `reply` gets `+OK` once each is confirmed, or the server's
+    /// error (and the names are forgotten unless confirmed or asked for again). While
+    /// disconnected the request waits in the offline queue; once confirmed, the names are
+    /// part of every later connection's setup.
     pub(crate) fn subscribe(
         &mut self,
         sink: u64,
@@ -50,7 +51,8 @@ impl<R> Session<R> {
 
     /// Sink `sink` lets go of `names` of `kind` (`None`: all it holds). The names nobody
     /// else holds are unsubscribed on the server; `reply` (if any) gets `+OK` once that is
-    /// confirmed, or at once when nothing had to be sent (no other sink's messages stop).
+    /// confirmed, or at once when nothing had to be sent (no other sink's messages stop) or
+    /// the connection is still in its setup (the UNSUBSCRIBE follows the setup's commands).
     /// Messages for the names stop reaching the sink at once.
     pub(crate) fn unsubscribe(
         &mut self,
@@ -70,21 +72,33 @@ impl<R> Session<R> {
             }
             return;
         }
-        let bytes = pubsub::encode(kind, false, &gone);
-        let props = pubsub_props(gone.len());
         match reply {
-            Some(reply) => self.submit(Request::new(bytes, reply, deadline).with(props), now),
-            None => {
-                // Nobody waits: the confirmations are read and dropped.
-                let end = self.out.push(bytes.into());
-                let slot = Slot::Abandoned {
-                    left: props.replies,
-                    effect: Effect::PubSub,
-                    ends_in_exec: false,
-                };
-                self.waiting.push(None, Waiting { slot, end, runs_at: end, deadline: None });
+            Some(reply) if matches!(self.state, State::Ready) => {
+                let bytes = pubsub::encode(kind, false, &gone);
+                let props = pubsub_props(gone.len());
+                self.submit(Request::new(bytes, reply, deadline).with(props), now);
+            }
+            reply => {
+                // During the setup it goes out with it, not through the offline queue, where
+                // its deadline could pass and leave the server subscribed for nobody.
+                self.unsubscribe_unanswered(kind, &gone);
+                if let Some(reply) = reply {
+                    self.events.push_back(Event::Reply(reply, Ok(Bytes::from_static(CONFIRMED))));
+                }
             }
         }
+    }
+
+    /// Writes an (P|S)UNSUBSCRIBE of `names` nobody waits for: its confirmations are read
+    /// and dropped. Only on a connected session (a new connection holds nothing).
+    pub(super) fn unsubscribe_unanswered(&mut self, kind: Kind, names: &[Bytes]) {
+        let end = self.out.push(pubsub::encode(kind, false, names).into());
+        let slot = Slot::Abandoned {
+            left: pubsub_props(names.len()).replies,
+            effect: Effect::PubSub,
+            ends_in_exec: false,
+        };
+        self.waiting.push(None, Waiting { slot, end, runs_at: end, deadline: None });
     }
 
     /// Sink `sink` is gone: every name only it held is unsubscribed.
@@ -186,7 +200,8 @@ impl<R> Session<R> {
     }
 
     /// A subscribe request was refused (an error reply in place of its confirmations): its
-    /// names are forgotten, and the error goes to its caller.
+    /// names are forgotten unless confirmed or asked for by a request still on its way, and
+    /// the error goes to its caller.
     pub(super) fn pubsub_refused(&mut self, bytes: Option<Bytes>) {
         let Some(bytes) = bytes else { return };
         let Ok(Value::Array(args)) = parse_frame(&bytes, &self.cfg.limits) else { return };
@@ -198,7 +213,7 @@ impl<R> Session<R> {
             _ => return,
         };
         let names: Vec<Bytes> = args.collect();
-        self.pubsub.forget(kind, &names);
+        self.pubsub.refused(kind, &names);
     }
 
     /// A setup step that subscribes again was refused (an ACL change took a channel away):
@@ -211,6 +226,8 @@ impl<R> Session<R> {
             line.trim_end()
         )));
         for sink in self.pubsub.forget(kind, &names) {
+            // An ended sink lets go of its other names too (other kinds, pending ones).
+            self.drop_sink(sink, now);
             self.events.push_back(Event::SinkEnd(sink, e.clone()));
         }
         self.setup_step_done(now)

@@ -53,6 +53,8 @@ pub(super) struct Stats {
     pub(super) chain_steps: u64,
     /// Seeds run with an exclusive connection.
     pub(super) exclusive_seeds: u64,
+    /// The pub/sub simulation's run of the same seed.
+    pub(super) pubsub: super::pubsub::PubSubStats,
 }
 
 impl Stats {
@@ -72,6 +74,7 @@ impl Stats {
         self.connect_failed += o.connect_failed;
         self.faults += o.faults;
         self.exec_without_multi += o.exec_without_multi;
+        self.pubsub.add(&o.pubsub);
     }
 }
 

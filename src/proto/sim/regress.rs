@@ -420,3 +420,16 @@ fn seed_21090_an_abandoned_transaction_whose_exec_was_refused_resets() {
 fn seed_243541_a_late_refused_exec_still_resets() {
     run_seed(243541).unwrap_or_else(|report| panic!("{report}"));
 }
+
+/// The pub/sub simulation's finds (issue 14), each also pinned by a registry test in
+/// `proto::pubsub` or a session test: a refused subscribe forgot names another request was
+/// subscribing (3, 14, 2367); an UNSUBSCRIBE written during the setup landed before a queued
+/// SUBSCRIBE, leaving the server subscribed for nobody (20); a stale confirmation left a name
+/// confirmed behind an UNSUBSCRIBE (692, 37); an unsubscribe queued during the setup timed
+/// out unsent (1836).
+#[test]
+fn pubsub_seeds_that_found_bugs() {
+    for seed in [3, 14, 20, 37, 692, 1836, 2367] {
+        run_seed(seed).unwrap_or_else(|report| panic!("{report}"));
+    }
+}

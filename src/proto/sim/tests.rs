@@ -82,7 +82,23 @@ fn sim_seeds() {
             ("requests abandoned at their deadline", t.abandoned),
             ("Resend::Never requests failed unwritten", t.never_failed_unwritten),
         ];
-        for (what, n) in reached {
+        let p = &total.pubsub;
+        let pubsub = [
+            ("pub/sub seeds on RESP3", p.resp3_seeds),
+            ("pub/sub seeds on RESP2 subscriber connections", p.resp2_seeds),
+            ("messages delivered", p.messages),
+            ("messages delivered to two sinks or more", p.fanned_out),
+            ("resubscribed notices", p.resubscribed),
+            ("subscribes refused", p.refused),
+            ("sinks ended by a refused resubscribe", p.sinks_ended),
+            ("subscribes failed", p.subscribe_failed),
+            ("GETs answered beside pushes", p.gets_ok),
+            ("GETs refused on a subscriber connection", p.gets_refused),
+            ("non-pub/sub pushes", p.pushes),
+            ("pub/sub connections lost", p.lost),
+            ("ACL changes", p.revoked),
+        ];
+        for (what, n) in reached.into_iter().chain(pubsub) {
             assert!(n > 0, "no {what} in {count} seeds: {total:?}");
         }
     }
