@@ -15,6 +15,7 @@ mod machine;
 mod measure;
 mod output;
 mod parsers;
+mod pubsub;
 mod report;
 mod scenario;
 mod svg;
@@ -55,9 +56,10 @@ const USAGE: &str =
                during it (default 0.5; the machine is shared), while the whole comparison
                still ends within 500 s (never with --quick)
   --only TEXT  only scenarios whose id contains TEXT (get_c64, set_batch1000, get_1MiB,
-               tls_get_c8, tls, parse)
+               tls_get_c8, tls, pubsub, parse)
   --clients L  only these clients (redpoll_wait, redpoll_await, redis_blocking,
-               redis_multiplexed, fred, redis_benchmark), comma-separated
+               redis_multiplexed, fred, redis_benchmark; pubsub also redis_async),
+               comma-separated
 
 REDIS_URL=redis://[user:password@]host:port[/db] uses that server instead of starting one
 (redis-benchmark gets the password on its command line: use a throwaway one). The TLS rows (e) always
@@ -235,12 +237,14 @@ fn compare(o: &Options) -> Result<(), String> {
         .collect();
     let total = scenarios.len() * kinds.len() * o.rounds;
     let per_run = o.window.warmup + o.window.measure + Duration::from_millis(150);
+    let pubsub_runs = if wanted(pubsub::ID) { pubsub::subs(o).len() * o.rounds } else { 0 };
     eprintln!(
-        "perf: {} scenarios × {} clients × {} rounds = {total} runs, about {:.0} s; server: {}",
+        "perf: {} scenarios × {} clients × {} rounds = {total} runs (and {pubsub_runs} pub/sub \
+         runs), about {:.0} s; server: {}",
         scenarios.len(),
         kinds.len(),
         o.rounds,
-        (per_run * total as u32).as_secs_f64(),
+        (per_run * total as u32 + pubsub_estimate(o, pubsub_runs)).as_secs_f64(),
         server.description
     );
     match (&tls_note, &tls) {
@@ -280,7 +284,9 @@ fn compare(o: &Options) -> Result<(), String> {
                 let rate = best_rate(&results, sc).unwrap_or(10_000.0);
                 // The runs so far tell how long one really takes (setup, probes, big values).
                 let so_far = started.elapsed() / n.max(1) as u32;
-                let remaining = so_far.max(per_run) * (total - n) as u32 + parsers_estimate(o);
+                let remaining = so_far.max(per_run) * (total - n) as u32
+                    + pubsub_estimate(o, pubsub_runs)
+                    + parsers_estimate(o);
                 let run = || match (kind, &bench) {
                     (ClientKind::RedisBenchmark, Some(target)) => {
                         let secs = o.window.measure.as_secs_f64();
@@ -310,6 +316,9 @@ fn compare(o: &Options) -> Result<(), String> {
     }
     drop((setup_tcp, setup_tls));
 
+    if pubsub_runs > 0 {
+        pubsub::run_all(o, &env, started, &mut disturbed, &mut results);
+    }
     if wanted("parse") {
         run_parsers(o, started, &mut disturbed, &mut results);
     }
@@ -364,6 +373,15 @@ fn progress(
         Err(e) => format!("FAILED: {e}"),
     };
     eprintln!("[{n:>3}/{total}] {sc} · {} · round {}/{rounds}: {what}", kind.name(), round + 1);
+}
+
+/// How long the pub/sub runs take (none when they are not asked for).
+fn pubsub_estimate(o: &Options, runs: usize) -> Duration {
+    if runs == 0 {
+        Duration::ZERO
+    } else {
+        pubsub::estimate(o)
+    }
 }
 
 /// How long the parser measurements take.

@@ -215,6 +215,12 @@ pub fn cpu_self() -> Duration {
     rusage(libc::RUSAGE_SELF)
 }
 
+/// User + system CPU time of the calling thread only (the pub/sub publisher's share, taken
+/// out of the process's).
+pub fn cpu_thread() -> Duration {
+    rusage(libc::RUSAGE_THREAD)
+}
+
 /// User + system CPU time of the waited-for children (redis-benchmark).
 pub fn cpu_children() -> Duration {
     rusage(libc::RUSAGE_CHILDREN)

@@ -107,6 +107,19 @@ impl Row {
 #[derive(Debug, Default)]
 pub struct Results {
     pub rows: Vec<Row>,
+    /// Per-run figures a section reports besides its samples (the pub/sub publisher's rate).
+    pub side: Vec<Side>,
+    /// Notes a section prints under its table (section, text).
+    pub notes: Vec<(&'static str, String)>,
+}
+
+/// One figure of one run, besides its sample.
+#[derive(Debug, Clone)]
+pub struct Side {
+    pub scenario: String,
+    pub client_id: String,
+    pub what: &'static str,
+    pub value: f64,
 }
 
 impl Results {
@@ -123,6 +136,16 @@ impl Results {
             }
         };
         &mut self.rows[i]
+    }
+
+    /// The median over the runs of one side figure.
+    pub fn side_median(&self, scenario: &str, client_id: &str, what: &str) -> Option<f64> {
+        median(
+            self.side
+                .iter()
+                .filter(|s| s.scenario == scenario && s.client_id == client_id && s.what == what)
+                .map(|s| Some(s.value)),
+        )
     }
 
     pub fn get(&self, scenario: &str, client_id: &str) -> Option<Summary> {
