@@ -188,8 +188,9 @@ pub(crate) fn unshareable(info: &CommandInfo) -> Option<String> {
         "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE" | "UNSUBSCRIBE" | "PUNSUBSCRIBE"
         | "SUNSUBSCRIBE" | "MONITOR" | "SYNC" | "PSYNC" => {
             "it turns the connection into a stream of pushed messages that other callers' replies \
-             would be mixed with (pub/sub is planned: `client.subscribe`; MONITOR and \
-             replication streams are not supported)"
+             would be mixed with (for pub/sub use `client.subscribe()`, `psubscribe()` or \
+             `ssubscribe()`, which return a `Subscription`; MONITOR and replication streams are \
+             not supported)"
         }
         "CLIENT REPLY" | "QUIT" => "it breaks the one-reply-per-command order the client relies on",
         "SELECT" => "a reconnect would silently undo it: set the database with `.db(n)` or the URI",
@@ -215,7 +216,7 @@ pub(crate) fn not_on_dedicated(info: &CommandInfo) -> Option<String> {
         "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE" | "UNSUBSCRIBE" | "PUNSUBSCRIBE"
         | "SUNSUBSCRIBE" => {
             "pub/sub turns the connection into a stream of pushed messages, which needs the \
-             subscription API (planned: `client.subscribe`)"
+             subscription API: use `client.subscribe()`, `psubscribe()` or `ssubscribe()`"
         }
         "MONITOR" | "SYNC" | "PSYNC" => {
             "it turns the connection into a stream the client does not read (not supported)"

@@ -210,8 +210,9 @@ impl Subscription {
         self.rx.rx.len()
     }
 
-    /// Adds channels; the handle resolves once the server confirmed each (names the client
-    /// already held for another subscription resolve at once).
+    /// Adds channels; the handle resolves once the server confirmed each (also a channel
+    /// another subscription of the client holds: its messages reach this one from the call
+    /// on, and the answer comes in order with the server's others).
     pub fn subscribe<C: AsRef<[u8]>>(&self, channels: &[C]) -> Change {
         Change::subscribe(self, Kind::Channel, names(channels))
     }
