@@ -504,6 +504,7 @@ impl ClientCore {
             atomic,
             first_len,
             effect,
+            subscribe_id: 0,
         };
         CommandMeta { timeout_ms, delay_ms: 0, props }
     }

@@ -143,9 +143,10 @@ struct Entry {
     /// subscribes it again as part of its setup. A name not confirmed yet is still in its
     /// subscribe requests, which are sent again (or fail) by themselves.
     confirmed: bool,
-    /// Subscribe requests that carry the name and have not been confirmed nor refused: a
-    /// refusal forgets an unconfirmed name only once no other request may still succeed.
-    pending: u32,
+    /// The subscribe requests (their ids) that carry the name and have not been confirmed
+    /// nor refused: a refusal forgets an unconfirmed name only once no other request may
+    /// still succeed. A request that failed otherwise stays (it keeps the entry, harmless).
+    pending: Vec<u32>,
 }
 
 /// The names a connection is subscribed to (or is subscribing to), and for which sinks.
@@ -169,13 +170,19 @@ impl Registry {
     /// another sink holds them already (subscribing twice is harmless there, and the caller
     /// is answered by a confirmation of its own, in order with the server's other answers:
     /// never ahead of an UNSUBSCRIBE still on its way).
-    pub(crate) fn subscribe(&mut self, sink: u64, kind: Kind, names: &[Bytes]) -> Vec<Bytes> {
+    pub(crate) fn subscribe(
+        &mut self,
+        sink: u64,
+        kind: Kind,
+        names: &[Bytes],
+        request: u32,
+    ) -> Vec<Bytes> {
         let mut new = Vec::new();
         let map = self.map(kind);
         for name in names {
             let entry = map.entry(name.clone()).or_default();
             if !new.contains(name) {
-                entry.pending += 1;
+                entry.pending.push(request);
                 new.push(name.clone());
             }
             if !entry.sinks.contains(&sink) {
@@ -185,19 +192,19 @@ impl Registry {
         new
     }
 
-    /// The server confirmed `name` (a `subscribe` confirmation; `answers` when it answers a
-    /// request rather than a setup step); false when no sink holds it any more (every sink
+    /// The server confirmed `name` (a `subscribe` confirmation; `request` the id of the
+    /// request it answers, `None` for a setup step); false when no sink holds it any more (every sink
     /// let go, or was forgotten, while the request was on its way): the server is then
     /// subscribed for nobody, and the caller unsubscribes it again (an UNSUBSCRIBE written
     /// before the request reached the server does not undo it; a second one is harmless).
-    pub(crate) fn confirm(&mut self, kind: Kind, name: &[u8], answers: bool) -> bool {
+    pub(crate) fn confirm(&mut self, kind: Kind, name: &[u8], request: Option<u32>) -> bool {
         let map = &mut self.names[kind as usize];
         let Some(entry) = map.get_mut(name) else { return false };
-        if answers {
-            entry.pending = entry.pending.saturating_sub(1);
+        if let Some(id) = request {
+            entry.pending.retain(|p| *p != id);
         }
         if entry.sinks.is_empty() {
-            if entry.pending == 0 {
+            if entry.pending.is_empty() {
                 map.remove(name);
             }
             return false;
@@ -214,14 +221,14 @@ impl Registry {
         }
     }
 
-    /// The server refused a subscribe request of `names`: each is forgotten (for every sink)
-    /// unless it is confirmed or another request for it is still on its way.
-    pub(crate) fn refused(&mut self, kind: Kind, names: &[Bytes]) {
+    /// The server refused subscribe request `request` of `names`: each is forgotten (for
+    /// every sink) unless it is confirmed or another request for it is still on its way.
+    pub(crate) fn refused(&mut self, kind: Kind, names: &[Bytes], request: u32) {
         let map = self.map(kind);
         for name in names {
             let Some(entry) = map.get_mut(name) else { continue };
-            entry.pending = entry.pending.saturating_sub(1);
-            if entry.pending == 0 && !entry.confirmed {
+            entry.pending.retain(|p| *p != request);
+            if entry.pending.is_empty() && !entry.confirmed {
                 map.remove(name);
             }
         }
@@ -248,7 +255,7 @@ impl Registry {
             if held && entry.sinks.is_empty() {
                 // Kept while requests are on their way, so that their answers still count.
                 entry.confirmed = false;
-                if entry.pending == 0 {
+                if entry.pending.is_empty() {
                     map.remove(&name);
                 }
                 gone.push(name);
@@ -307,7 +314,7 @@ impl Registry {
             sinks.append(&mut e.sinks);
             e.confirmed = false;
             // Kept while requests are on their way, so that their answers still count.
-            if e.pending == 0 {
+            if e.pending.is_empty() {
                 map.remove(name);
             }
         }
@@ -377,17 +384,17 @@ mod tests {
     #[test]
     fn every_subscribe_is_sent_and_the_last_sink_unsubscribes() {
         let mut r = Registry::default();
-        assert_eq!(r.subscribe(1, Kind::Channel, &[b("a"), b("b"), b("a")]), [b("a"), b("b")]);
-        assert_eq!(r.subscribe(2, Kind::Channel, &[b("b"), b("c")]), [b("b"), b("c")]);
-        assert_eq!(r.subscribe(2, Kind::Pattern, &[b("b")]), [b("b")], "kinds are apart");
+        assert_eq!(r.subscribe(1, Kind::Channel, &[b("a"), b("b"), b("a")], 1), [b("a"), b("b")]);
+        assert_eq!(r.subscribe(2, Kind::Channel, &[b("b"), b("c")], 2), [b("b"), b("c")]);
+        assert_eq!(r.subscribe(2, Kind::Pattern, &[b("b")], 3), [b("b")], "kinds are apart");
         assert_eq!(r.sinks(Kind::Channel, b"b"), [1, 2]);
         assert_eq!(r.unsubscribe(1, Kind::Channel, Some(&[b("b")])), Vec::<Bytes>::new());
         assert_eq!(r.unsubscribe(1, Kind::Channel, Some(&[b("zz")])), Vec::<Bytes>::new());
         assert_eq!(r.unsubscribe(2, Kind::Channel, None), [b("b"), b("c")]);
         assert_eq!(r.confirmed(Kind::Channel), Vec::<Bytes>::new(), "none confirmed yet");
-        assert!(r.confirm(Kind::Channel, b"a", true));
+        assert!(r.confirm(Kind::Channel, b"a", Some(1)));
         assert_eq!(r.confirmed(Kind::Channel), [b("a")]);
-        assert!(!r.confirm(Kind::Channel, b"b", true), "b is held by nobody any more");
+        assert!(!r.confirm(Kind::Channel, b"b", Some(1)), "b is held by nobody any more");
         assert_eq!(r.all_sinks(), [1, 2]);
         assert_eq!(r.forget(Kind::Pattern, &[b("b")]), [2]);
         assert_eq!(r.clear(), [1]);
@@ -399,23 +406,23 @@ mod tests {
     #[test]
     fn a_refusal_keeps_names_another_request_is_on_its_way_for() {
         let mut r = Registry::default();
-        r.subscribe(1, Kind::Shard, &[b("xs"), b("s1")]);
-        r.subscribe(1, Kind::Shard, &[b("s1")]);
-        r.refused(Kind::Shard, &[b("xs"), b("s1")]);
+        r.subscribe(1, Kind::Shard, &[b("xs"), b("s1")], 4);
+        r.subscribe(1, Kind::Shard, &[b("s1")], 5);
+        r.refused(Kind::Shard, &[b("xs"), b("s1")], 4);
         assert_eq!(r.sinks(Kind::Shard, b"xs"), Vec::<u64>::new());
         assert_eq!(r.sinks(Kind::Shard, b"s1"), [1]);
-        assert!(r.confirm(Kind::Shard, b"s1", true));
+        assert!(r.confirm(Kind::Shard, b"s1", Some(5)));
         assert_eq!(r.confirmed(Kind::Shard), [b("s1")]);
         // The count survives the last sink letting go and the name being forgotten.
-        r.subscribe(2, Kind::Channel, &[b("x0"), b("c0")]);
+        r.subscribe(2, Kind::Channel, &[b("x0"), b("c0")], 6);
         r.unsubscribe(2, Kind::Channel, None);
-        r.subscribe(3, Kind::Channel, &[b("c0")]);
-        r.refused(Kind::Channel, &[b("x0"), b("c0")]);
+        r.subscribe(3, Kind::Channel, &[b("c0")], 7);
+        r.refused(Kind::Channel, &[b("x0"), b("c0")], 6);
         assert_eq!(r.sinks(Kind::Channel, b"c0"), [3], "seed 14");
-        r.subscribe(4, Kind::Pattern, &[b("p*")]);
+        r.subscribe(4, Kind::Pattern, &[b("p*")], 8);
         assert_eq!(r.forget(Kind::Pattern, &[b("p*")]), [4]);
-        r.subscribe(5, Kind::Pattern, &[b("p*")]);
-        r.refused(Kind::Pattern, &[b("p*")]);
+        r.subscribe(5, Kind::Pattern, &[b("p*")], 9);
+        r.refused(Kind::Pattern, &[b("p*")], 9);
         assert_eq!(r.sinks(Kind::Pattern, b"p*"), [5], "seed 2367");
     }
 
@@ -425,15 +432,33 @@ mod tests {
     #[test]
     fn an_unsubscribe_confirmation_unconfirms() {
         let mut r = Registry::default();
-        r.subscribe(1, Kind::Pattern, &[b("c*")]);
-        r.confirm(Kind::Pattern, b"c*", true);
+        r.subscribe(1, Kind::Pattern, &[b("c*")], 10);
+        r.confirm(Kind::Pattern, b"c*", Some(10));
         r.unsubscribe(1, Kind::Pattern, None);
-        r.subscribe(2, Kind::Pattern, &[b("c*"), b("x*")]);
-        r.confirm(Kind::Pattern, b"c*", false);
+        r.subscribe(2, Kind::Pattern, &[b("c*"), b("x*")], 11);
+        r.confirm(Kind::Pattern, b"c*", None);
         r.unsubscribed(Kind::Pattern, b"c*");
         assert_eq!(r.confirmed(Kind::Pattern), Vec::<Bytes>::new());
-        r.refused(Kind::Pattern, &[b("c*"), b("x*")]);
+        r.refused(Kind::Pattern, &[b("c*"), b("x*")], 11);
         assert!(r.is_empty(), "forgotten with its only request");
+    }
+
+    /// Pinned from the pub/sub simulation (seed 5011650): a request confirmed in part, lost
+    /// with its connection and sent again counted its confirmations twice, taking another
+    /// request's place; the next refusal then forgot a name that request was subscribing.
+    #[test]
+    fn a_request_sent_twice_counts_once() {
+        let mut r = Registry::default();
+        r.subscribe(7, Kind::Pattern, &[b("c[01]"), b("c*")], 12);
+        r.confirm(Kind::Pattern, b"c[01]", Some(12));
+        r.unsubscribe(7, Kind::Pattern, None);
+        r.subscribe(8, Kind::Pattern, &[b("x*"), b("c[01]")], 13);
+        r.confirm(Kind::Pattern, b"c[01]", Some(12)); // request 12, sent again
+        r.unsubscribed(Kind::Pattern, b"c[01]");
+        r.subscribe(8, Kind::Pattern, &[b("c[01]")], 14);
+        r.refused(Kind::Pattern, &[b("x*"), b("c[01]")], 13);
+        assert_eq!(r.sinks(Kind::Pattern, b"c[01]"), [8]);
+        assert!(r.confirm(Kind::Pattern, b"c[01]", Some(14)));
     }
 
     #[test]

@@ -44,7 +44,7 @@ impl<R> Session<R> {
                                         if !self.pubsub.confirm(
                                             kind,
                                             name,
-                                            self.front_answers(),
+                                            self.front_subscribe(),
                                         ) =>
                                     {
                                         Some(frame.slice_ref(name))
@@ -119,10 +119,15 @@ impl<R> Session<R> {
         }
     }
 
-    /// True when the front entry is a request (a confirmation there counts against the
-    /// names' requests on their way), not a setup step that subscribes again.
-    fn front_answers(&self) -> bool {
-        !matches!(self.waiting.front().map(|w| &w.slot), Some(Slot::Resubscribe { .. }))
+    /// The registry id of the subscribe request at the front, whose confirmations come now
+    /// (`None` for a setup step that subscribes again, or anything else).
+    fn front_subscribe(&self) -> Option<u32> {
+        match self.waiting.front().map(|w| &w.slot) {
+            Some(Slot::Request { props, .. }) if props.subscribe_id != 0 => {
+                Some(props.subscribe_id)
+            }
+            _ => None,
+        }
     }
 
     /// One reply of a group that expects more: kept with the others (or dropped, when the
@@ -171,7 +176,7 @@ impl<R> Session<R> {
                 // An ordinary reply where confirmations were due: the server refused the
                 // whole command (`-NOPERM`, a shard channel of another slot, ...).
                 if frame.first() == Some(&b'-') {
-                    self.pubsub_refused(bytes.map(|b| b.concat()));
+                    self.pubsub_refused(bytes.map(|b| b.concat()), props.subscribe_id);
                 }
                 self.events.push_back(Event::Reply(reply, Ok(frame)));
             }

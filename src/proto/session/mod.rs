@@ -162,6 +162,8 @@ pub(crate) struct Session<R> {
     /// The setup being written subscribes again after a lost connection: the sinks hear of
     /// it once it is done.
     announce_resubscribe: bool,
+    /// The last id given to a subscribe request (see `Props::subscribe_id`).
+    subscribe_ids: u32,
 }
 
 /// Entries each idle queue keeps room for after [`Session::release_idle_memory`].
@@ -189,6 +191,7 @@ impl<R> Session<R> {
             tx: TxState::default(),
             pubsub: Registry::default(),
             announce_resubscribe: false,
+            subscribe_ids: 0,
         }
     }
 

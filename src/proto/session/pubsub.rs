@@ -39,13 +39,15 @@ impl<R> Session<R> {
             self.events.push_back(Event::Reply(reply, Err(e)));
             return;
         }
-        let new = self.pubsub.subscribe(sink, kind, names);
+        self.subscribe_ids = self.subscribe_ids.wrapping_add(1).max(1);
+        let id = self.subscribe_ids;
+        let new = self.pubsub.subscribe(sink, kind, names, id);
         if new.is_empty() {
             self.events.push_back(Event::Reply(reply, Ok(Bytes::from_static(CONFIRMED))));
             return;
         }
-        let req = Request::new(pubsub::encode(kind, true, &new), reply, deadline)
-            .with(pubsub_props(new.len()));
+        let props = Props { subscribe_id: id, ..pubsub_props(new.len()) };
+        let req = Request::new(pubsub::encode(kind, true, &new), reply, deadline).with(props);
         self.submit(req, now);
     }
 
@@ -202,7 +204,7 @@ impl<R> Session<R> {
     /// A subscribe request was refused (an error reply in place of its confirmations): its
     /// names are forgotten unless confirmed or asked for by a request still on its way, and
     /// the error goes to its caller.
-    pub(super) fn pubsub_refused(&mut self, bytes: Option<Bytes>) {
+    pub(super) fn pubsub_refused(&mut self, bytes: Option<Bytes>, request: u32) {
         let Some(bytes) = bytes else { return };
         let Ok(Value::Array(args)) = parse_frame(&bytes, &self.cfg.limits) else { return };
         let mut args = args.into_iter().filter_map(|v| v.as_bytes().cloned());
@@ -213,7 +215,7 @@ impl<R> Session<R> {
             _ => return,
         };
         let names: Vec<Bytes> = args.collect();
-        self.pubsub.refused(kind, &names);
+        self.pubsub.refused(kind, &names, request);
     }
 
     /// A setup step that subscribes again was refused (an ACL change took a channel away):

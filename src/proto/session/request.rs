@@ -66,6 +66,9 @@ pub(crate) struct Props {
     /// In a plain group, the length of its first command (from then on it may have run).
     pub(crate) first_len: u32,
     pub(crate) effect: Effect,
+    /// A subscribe request's id in the pub/sub registry (0: none), so that its
+    /// confirmations and refusal count once for it however often it is sent.
+    pub(crate) subscribe_id: u32,
 }
 
 impl Default for Props {
@@ -78,6 +81,7 @@ impl Default for Props {
             atomic: false,
             first_len: 0,
             effect: Effect::None,
+            subscribe_id: 0,
         }
     }
 }

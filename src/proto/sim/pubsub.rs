@@ -27,8 +27,9 @@
 //!
 //! Found by this simulation (pinned in `regress.rs`): a refused subscribe forgot its names
 //! for every sink, also those another request then subscribed (told `+OK`, never routed):
-//! the registry counts the requests on their way per name, through unsubscribes and
-//! forgetting; a second sink's subscribe of a held name was answered at once, ahead of an
+//! the registry keeps the ids of the requests on their way per name, through unsubscribes,
+//! forgetting and resends (a count went wrong when a request confirmed in part was sent
+//! again); a second sink's subscribe of a held name was answered at once, ahead of an
 //! UNSUBSCRIBE still on its way: every subscribe now goes to the server; a confirmation for
 //! a name nobody holds any more left the server subscribed for nobody: it is unsubscribed
 //! again; an unsubscribe during the setup waited in the offline queue and could time out
