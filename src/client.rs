@@ -12,6 +12,7 @@ use crate::config::{ClientBuilder, Config, OnTimeout, RetryPolicy, ServerAddr};
 use crate::error::Error;
 use crate::fork;
 use crate::handle::Cmd;
+use crate::pool::stats::PoolCounters;
 use crate::proto::backoff::Backoff;
 use crate::proto::handshake::Step;
 use crate::proto::handshake::{Handshake, HandshakeConfig};
@@ -19,7 +20,8 @@ use crate::proto::outbuf::Encoded;
 use crate::proto::session::{Effect, Mode, Props, Resend, SessionConfig};
 use crate::proto::spares::SparesConfig;
 use crate::reactor::{
-    self, CommandMeta, Hooks, LeaseTx, Open, Reactor, ReplyTx, Submission, TcpOptions, TlsConnector,
+    self, CommandMeta, Hooks, LeaseRx, LeaseTx, Open, PoolPolicy, Reactor, ReplyTx, Submission,
+    TcpOptions, TlsConnector,
 };
 use crate::resp::{CommandBuf, Limits};
 
@@ -128,6 +130,9 @@ struct OpenSpec {
     hooks: Option<Arc<Hooks>>,
     spares: SparesConfig,
     pubsub_on_shared: bool,
+    shared: bool,
+    policy: PoolPolicy,
+    counters: Arc<PoolCounters>,
 }
 
 impl OpenSpec {
@@ -141,6 +146,10 @@ impl OpenSpec {
             hooks: self.hooks.clone(),
             spares: Some(self.spares),
             pubsub_on_shared: self.pubsub_on_shared,
+            shared: self.shared,
+            policy: self.policy,
+            // A forked child's set counts on: the figures describe the pool, not a process.
+            counters: self.counters.clone(),
         }))
     }
 }
@@ -567,6 +576,21 @@ impl Client {
 
     /// Starts a client from a validated configuration.
     pub(crate) fn from_config(config: Config) -> Result<Client, Error> {
+        let core = ClientCore::start(config, None)?;
+        Ok(Client { commands: Commands::new(Shared { core }) })
+    }
+}
+
+/// How a `Pool` differs from a client: no shared connection, and its own bounds and policy.
+pub(crate) struct PoolShape {
+    pub(crate) spares: SparesConfig,
+    pub(crate) policy: PoolPolicy,
+}
+
+impl ClientCore {
+    /// Starts a client (`pool: None`) or a pool's set of connections from a validated
+    /// configuration.
+    pub(crate) fn start(config: Config, pool: Option<PoolShape>) -> Result<Arc<ClientCore>, Error> {
         // Built once per client: every reconnect shares it, and its session cache.
         let tls = match &config.tls {
             Some(tls) => Some(TlsConnector::new(tls, &config.addr)?),
@@ -626,10 +650,20 @@ impl Client {
             on_error: config.on_error,
         };
         let hooks = hooks.any().then(|| Arc::new(hooks));
-        let spares = SparesConfig {
-            max: config.max_dedicated,
-            idle_ms: millis(config.dedicated_idle_timeout),
-        };
+        let shared = pool.is_none();
+        let PoolShape { spares, policy } = pool.unwrap_or(PoolShape {
+            spares: SparesConfig {
+                min: 0,
+                max: config.max_dedicated,
+                idle_ms: millis(config.dedicated_idle_timeout),
+            },
+            policy: PoolPolicy {
+                health_ms: None,
+                check_ms: 0,
+                cleanup_ms: None,
+                bound: "max_dedicated",
+            },
+        });
         let pubsub_on_shared = config.protocol == crate::Protocol::Resp3;
         let spec = OpenSpec {
             target: config.addr.clone(),
@@ -639,6 +673,9 @@ impl Client {
             hooks,
             spares,
             pubsub_on_shared,
+            shared,
+            policy,
+            counters: Arc::new(PoolCounters::default()),
         };
         let core = ClientCore {
             reactor: Some(reactor),
@@ -661,9 +698,21 @@ impl Client {
         if let Some(reactor) = &core.reactor {
             reactor.submit(core.spec.open(id));
         }
-        Ok(Client { commands: Commands::new(Shared { core: Arc::new(core) }) })
+        Ok(Arc::new(core))
     }
 
+    /// The figures of this client's set of exclusive connections (a pool's).
+    pub(crate) fn pool_stats(&self) -> crate::PoolStats {
+        self.spec.counters.snapshot()
+    }
+
+    /// Tells the I/O thread an `acquire()` was dropped before it resolved.
+    pub(crate) fn submit_abandon(&self, rx: LeaseRx) {
+        self.route(|family| Submission::Abandon { family, rx });
+    }
+}
+
+impl Client {
     /// A handle that resolves once the connection has completed its handshake, or fails with
     /// the reason it cannot (a wrong password, a refused connection, a timeout).
     ///

@@ -1,5 +1,6 @@
-//! `Dedicated`: a connection of the client's set lent to one owner, with every command of
-//! the surface, the transaction commands (WATCH, MULTI, EXEC, DISCARD, UNWATCH) and SELECT
+//! `PooledConnection` (also named `Dedicated`): a connection of a pool (a `Pool`'s, or a
+//! client's set of dedicated connections) lent to one owner, with every command of the
+//! surface, the transaction commands (WATCH, MULTI, EXEC, DISCARD, UNWATCH) and SELECT
 //! among them; and `Acquire`, the handle that waits for one.
 
 use std::future::Future;
@@ -16,9 +17,11 @@ use crate::error::Error;
 use crate::oneshot;
 use crate::reactor::on_io_thread;
 
-/// A connection with one owner, taken from the client's set of dedicated connections
-/// (bounded by [`max_dedicated`](crate::ClientBuilder::max_dedicated)) and served by the
-/// same I/O thread as the client's shared connection.
+/// A connection with one owner, taken from a [`Pool`](crate::Pool) or from a client's set
+/// of dedicated connections (bounded by
+/// [`max_dedicated`](crate::ClientBuilder::max_dedicated); the type is also named
+/// [`Dedicated`]), served by the one I/O thread. It is `Send`: it may be moved to another
+/// thread or task, and given back from there.
 ///
 /// It has every command method ([`Commands<Owned>`], reached through `Deref`), including
 /// those that change the connection's state and are refused on the shared connection:
@@ -31,9 +34,16 @@ use crate::reactor::on_io_thread;
 /// DISCARD or UNWATCH), so a transaction never runs without its WATCH on a new connection. A
 /// SELECT (or CLIENT SETNAME) is replayed on every reconnect.
 ///
-/// Dropping it gives the connection back: one left clean is reused; one left dirty (inside
-/// MULTI, keys watched, replies outstanding, its database or name changed) is closed, never
-/// handed to anyone else. Replies still outstanding then fail.
+/// Dropping it gives the connection back, on every path (an early `?`, a panic): one left
+/// clean is reused; one left dirty (inside MULTI, keys watched, replies outstanding, its
+/// database or name changed, its link failed or the server sent a malformed reply) is
+/// destroyed, never handed to anyone else (a pool with [`OnDirty::Cleanup`] first tries
+/// DISCARD/UNWATCH for MULTI or WATCH alone). Replies still outstanding then fail.
+///
+/// Pub/sub is refused on it (SUBSCRIBE and the like fail unsent, pointing at
+/// [`Client::subscribe`](crate::Client::subscribe)), so it never becomes a subscriber.
+///
+/// [`OnDirty::Cleanup`]: crate::OnDirty::Cleanup
 ///
 /// # Examples
 ///
@@ -50,17 +60,21 @@ use crate::reactor::on_io_thread;
 /// let done: Option<Vec<Value>> = conn.exec().decode().wait()?; // None: "balance" changed
 /// # Ok(()) }
 /// ```
-pub struct Dedicated {
+pub struct PooledConnection {
     commands: Commands<Owned>,
 }
 
-impl std::fmt::Debug for Dedicated {
+/// The connection [`Client::dedicated`](crate::Client::dedicated) lends: a
+/// [`PooledConnection`] of the client's own set.
+pub type Dedicated = PooledConnection;
+
+impl std::fmt::Debug for PooledConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.commands.receiver.fmt(f)
     }
 }
 
-impl std::ops::Deref for Dedicated {
+impl std::ops::Deref for PooledConnection {
     type Target = Commands<Owned>;
 
     /// The command methods.
@@ -69,15 +83,17 @@ impl std::ops::Deref for Dedicated {
     }
 }
 
-impl Drop for Dedicated {
+impl Drop for PooledConnection {
     fn drop(&mut self) {
         let owned = &self.commands.receiver;
         owned.core.submit_release(owned.id);
     }
 }
 
-/// The pending answer of [`Client::dedicated`](crate::Client::dedicated): `.wait()` for it,
-/// or `.await` it. It resolves once the connection has completed its handshake.
+/// The pending answer of [`Pool::acquire`](crate::Pool::acquire) and
+/// [`Client::dedicated`](crate::Client::dedicated): `.wait()` for it, or `.await` it. It
+/// resolves once the connection has completed its handshake. Dropped before it resolved
+/// (a cancelled `.await`), it gives back whatever connection it was lent: no slot leaks.
 ///
 /// # Examples
 ///
@@ -98,7 +114,7 @@ enum AcquireState {
     Start,
     Leasing(oneshot::Receiver<Result<u64, Error>>),
     /// Lent; waiting for its handshake. The `Dedicated` gives it back if that fails.
-    Connecting(Option<Dedicated>, oneshot::Receiver<Result<Bytes, Error>>),
+    Connecting(Option<PooledConnection>, oneshot::Receiver<Result<Bytes, Error>>),
     Done,
 }
 
@@ -113,11 +129,9 @@ impl Acquire {
         Acquire { core, timeout: Some(timeout), state: AcquireState::Start }
     }
 
-    /// How long to wait for a connection when all [`max_dedicated`] are busy (default: the
-    /// client's request timeout). The handshake of a new connection is bounded by
-    /// `connect_timeout`.
-    ///
-    /// [`max_dedicated`]: crate::ClientBuilder::max_dedicated
+    /// How long to wait for a connection when all are busy (default: the pool's
+    /// `acquire_timeout`; for [`Client::dedicated`](crate::Client::dedicated), the client's
+    /// request timeout). The handshake of a new connection is bounded by `connect_timeout`.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -127,22 +141,23 @@ impl Acquire {
         self.timeout.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX / 2))
     }
 
-    fn lent(&self, id: u64) -> Dedicated {
-        Dedicated { commands: Commands::new(Owned { core: self.core.clone(), id }) }
+    fn lent(&self, id: u64) -> PooledConnection {
+        PooledConnection { commands: Commands::new(Owned { core: self.core.clone(), id }) }
     }
 
-    /// Blocks the calling thread until a dedicated connection is lent and connected.
+    /// Blocks the calling thread until a connection is lent and connected.
     ///
     /// # Errors
     ///
-    /// [`Error::Timeout`] when every dedicated connection stayed busy for the timeout; the
+    /// [`Error::Timeout`] when every connection stayed busy for the timeout; the
     /// connection's error (a refused connection, a wrong password) when it cannot connect;
     /// [`Error::Disconnected`] when the client is closed.
     ///
     /// # Panics
     ///
     /// When called on redpoll's own I/O thread, which would wait for itself forever.
-    pub fn wait(self) -> Result<Dedicated, Error> {
+    pub fn wait(mut self) -> Result<PooledConnection, Error> {
+        self.state = AcquireState::Done;
         assert!(
             !on_io_thread(),
             "Acquire::wait() called on redpoll's I/O thread, which would wait for itself forever"
@@ -160,7 +175,7 @@ impl Acquire {
 }
 
 impl Future for Acquire {
-    type Output = Result<Dedicated, Error>;
+    type Output = Result<PooledConnection, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
@@ -203,6 +218,16 @@ impl Future for Acquire {
                     )))
                 }
             }
+        }
+    }
+}
+
+impl Drop for Acquire {
+    fn drop(&mut self) {
+        if let AcquireState::Leasing(rx) = std::mem::replace(&mut self.state, AcquireState::Done) {
+            // The I/O thread may have lent a connection already, or lend one later: it
+            // gives back the one, or takes the request out of the line.
+            self.core.submit_abandon(rx);
         }
     }
 }

@@ -33,7 +33,7 @@ pub use protocol::Protocol;
 pub use tls::Tls;
 
 pub(crate) use secret::Secret;
-pub(crate) use settings::{Config, Hook, RetryPolicy, ServerAddr};
+pub(crate) use settings::{Config, Hook, RetryPolicy, ServerAddr, MAX_MAX_DEDICATED};
 #[allow(unused_imports)] // for the reactor's rustls glue
 pub(crate) use tls::{ClientAuth, Pem, TlsConfig};
 #[allow(unused_imports)] // for Client::open, the cluster and sentinel code, log redaction

@@ -1,20 +1,21 @@
-//! The dedicated connections of one client: a small bounded set beside its shared
-//! connection, for blocking commands (each runs alone on one) and for `Client::dedicated()`
-//! (lent to one owner until it is given back). Sans-IO bookkeeping: connection ids and
-//! times in, which connection to use, open or close out; the reactor carries it out.
+//! A pool of exclusive connections: a `Pool`'s, and a client's set of dedicated connections
+//! beside its shared one (for blocking commands, each alone on one, and for
+//! `Client::dedicated()`). Sans-IO bookkeeping: connection ids and times in, which
+//! connection to use, open or close out; the reactor carries it out.
 //!
-//! Idle connections are reused most recently used first (so a quiet client keeps few warm,
-//! and those idle longer than `idle_ms` are closed); a request that finds every connection
-//! busy and the bound reached waits, first come first served, until one is given back or
-//! its deadline passes.
+//! Idle connections are reused most recently used first (so a quiet pool keeps few warm,
+//! and those idle longer than `idle_ms` are closed, down to `min`); a request that finds
+//! every connection busy and the bound reached waits, first come first served, until one is
+//! given back or its deadline passes. Connections destroyed below `min` are replaced
+//! ([`deficit`](Spares::deficit)).
 
 use std::collections::VecDeque;
 
 /// Where a request for a dedicated connection gets one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Grant {
-    /// This idle connection.
-    Idle(u64),
+    /// This idle connection, idle since `since` (ms).
+    Idle { id: u64, since: u64 },
     /// A new connection: open one (under the bound).
     Open,
 }
@@ -22,6 +23,8 @@ pub(crate) enum Grant {
 /// The set's bounds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SparesConfig {
+    /// Connections kept open at least (idle ones are not closed below it).
+    pub(crate) min: usize,
     /// Connections at most, busy and idle together.
     pub(crate) max: usize,
     /// An idle connection is closed after this long unused, ms.
@@ -63,9 +66,9 @@ impl<W> Spares<W> {
     }
 
     fn grant(&mut self) -> Option<Grant> {
-        if let Some((id, _)) = self.idle.pop() {
+        if let Some((id, since)) = self.idle.pop() {
             self.busy += 1;
-            return Some(Grant::Idle(id));
+            return Some(Grant::Idle { id, since });
         }
         if self.busy < self.cfg.max {
             self.busy += 1;
@@ -89,6 +92,29 @@ impl<W> Spares<W> {
         Some((grant, w))
     }
 
+    /// A connection opened ahead of demand (up to `min`): idle from `now`.
+    pub(crate) fn add_idle(&mut self, id: u64, now: u64) {
+        self.idle.push((id, now));
+    }
+
+    /// Idle connection `id` is gone (its link failed): it leaves the set. True if it was
+    /// idle here.
+    pub(crate) fn forget(&mut self, id: u64) -> bool {
+        let before = self.idle.len();
+        self.idle.retain(|&(i, _)| i != id);
+        self.idle.len() != before
+    }
+
+    /// Connections to open so that `min` are open, busy and idle together.
+    pub(crate) fn deficit(&self) -> usize {
+        self.cfg.min.saturating_sub(self.busy + self.idle.len())
+    }
+
+    /// Waiters that no longer want a connection leave the line.
+    pub(crate) fn retain_waiting(&mut self, mut keep: impl FnMut(&W) -> bool) {
+        self.waiting.retain(|(w, _)| keep(w));
+    }
+
     /// Waiters whose deadline passed, oldest first.
     pub(crate) fn expire(&mut self, now: u64) -> Vec<W> {
         let mut out = Vec::new();
@@ -106,16 +132,21 @@ impl<W> Spares<W> {
         out
     }
 
-    /// Idle connections unused for `idle_ms`: they leave the set, for the caller to close.
+    /// Idle connections unused for `idle_ms`: they leave the set, for the caller to close,
+    /// the least recently used first, as long as `min` stay open.
     pub(crate) fn idle_expired(&mut self, now: u64) -> Vec<u64> {
         let idle_ms = self.cfg.idle_ms;
+        let mut spare = (self.busy + self.idle.len()).saturating_sub(self.cfg.min);
         let mut out = Vec::new();
+        // Oldest first (the front): those are the ones unused the longest.
         self.idle.retain(|&(id, since)| {
-            let keep = now < since.saturating_add(idle_ms);
-            if !keep {
+            let expired = now >= since.saturating_add(idle_ms);
+            if expired && spare > 0 {
+                spare -= 1;
                 out.push(id);
+                return false;
             }
-            keep
+            true
         });
         out
     }
@@ -133,7 +164,6 @@ impl<W> Spares<W> {
     }
 
     /// Connections in use, idle, and requests waiting.
-    #[cfg(test)]
     pub(crate) fn counts(&self) -> (usize, usize, usize) {
         (self.busy, self.idle.len(), self.waiting.len())
     }
@@ -144,7 +174,7 @@ mod tests {
     use super::*;
 
     fn set(max: usize) -> Spares<u32> {
-        Spares::new(SparesConfig { max, idle_ms: 1_000 })
+        Spares::new(SparesConfig { min: 0, max, idle_ms: 1_000 })
     }
 
     #[test]
@@ -156,14 +186,14 @@ mod tests {
         assert_eq!(s.acquire(4, None), Err(()));
         assert_eq!(s.counts(), (2, 0, 2));
         // Connection 10 comes back: the oldest waiter gets it.
-        assert_eq!(s.release(10, true, 5), Some((Grant::Idle(10), 3)));
+        assert_eq!(s.release(10, true, 5), Some((Grant::Idle { id: 10, since: 5 }, 3)));
         // Connection 11 is closed (dirty): the next waiter gets a new one.
         assert_eq!(s.release(11, false, 6), Some((Grant::Open, 4)));
         assert_eq!(s.counts(), (2, 0, 0));
         assert_eq!(s.release(10, true, 7), None);
         assert_eq!(s.counts(), (1, 1, 0));
         // An idle connection is reused before a new one is opened.
-        assert_eq!(s.acquire(5, None), Ok((Grant::Idle(10), 5)));
+        assert_eq!(s.acquire(5, None), Ok((Grant::Idle { id: 10, since: 7 }, 5)));
     }
 
     #[test]
@@ -174,7 +204,7 @@ mod tests {
         assert_eq!(s.acquire(3, Some(300)), Err(()));
         assert!(s.expire(99).is_empty());
         assert_eq!(s.expire(100), vec![2]);
-        assert_eq!(s.release(7, true, 150), Some((Grant::Idle(7), 3)));
+        assert_eq!(s.release(7, true, 150), Some((Grant::Idle { id: 7, since: 150 }, 3)));
     }
 
     #[test]
@@ -186,10 +216,46 @@ mod tests {
         assert_eq!(s.release(1, true, 0), None);
         assert_eq!(s.release(2, true, 500), None);
         assert_eq!(s.release(3, true, 900), None);
-        assert_eq!(s.acquire(9, None), Ok((Grant::Idle(3), 9)));
+        assert_eq!(s.acquire(9, None), Ok((Grant::Idle { id: 3, since: 900 }, 9)));
         assert_eq!(s.idle_expired(999), Vec::<u64>::new());
         assert_eq!(s.idle_expired(1_000), vec![1]);
         assert_eq!(s.idle_expired(1_500), vec![2]);
         assert_eq!(s.counts(), (1, 0, 0));
+    }
+
+    #[test]
+    fn keeps_min_open_and_reports_what_to_replace() {
+        let mut s: Spares<u32> = Spares::new(SparesConfig { min: 2, max: 3, idle_ms: 100 });
+        assert_eq!(s.deficit(), 2);
+        s.add_idle(1, 0);
+        s.add_idle(2, 0);
+        assert_eq!(s.deficit(), 0);
+        assert_eq!(s.acquire(7, None), Ok((Grant::Idle { id: 2, since: 0 }, 7)));
+        assert_eq!(s.acquire(8, None), Ok((Grant::Idle { id: 1, since: 0 }, 8)));
+        assert_eq!(s.acquire(9, None), Ok((Grant::Open, 9)));
+        for id in [1, 2, 3] {
+            assert_eq!(s.release(id, true, 10), None);
+        }
+        // All three idle past idle_ms: only the one beyond min closes.
+        assert_eq!(s.idle_expired(500), vec![1]);
+        assert_eq!(s.counts(), (0, 2, 0));
+        // One fails while idle: it is forgotten and must be replaced.
+        assert!(s.forget(2));
+        assert!(!s.forget(2));
+        assert_eq!(s.deficit(), 1);
+        // A dirty one destroyed on release counts against min too.
+        assert_eq!(s.acquire(10, None), Ok((Grant::Idle { id: 3, since: 10 }, 10)));
+        assert_eq!(s.release(3, false, 20), None);
+        assert_eq!(s.deficit(), 2);
+    }
+
+    #[test]
+    fn a_waiter_that_gave_up_leaves_the_line() {
+        let mut s = set(1);
+        assert_eq!(s.acquire(1, None), Ok((Grant::Open, 1)));
+        assert_eq!(s.acquire(2, None), Err(()));
+        assert_eq!(s.acquire(3, None), Err(()));
+        s.retain_waiting(|&w| w != 2);
+        assert_eq!(s.release(5, true, 1), Some((Grant::Idle { id: 5, since: 1 }, 3)));
     }
 }

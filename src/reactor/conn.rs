@@ -77,6 +77,9 @@ pub(crate) struct Ctx {
     /// Dedicated connections that finished the blocking command they were lent for: given
     /// back to their client's set once the turn's work is done.
     pub(crate) freed: Vec<usize>,
+    /// Idle pooled connections whose link failed: destroyed (and replaced) once the turn's
+    /// work is done.
+    pub(crate) lost_idle: Vec<usize>,
 }
 
 /// What a connection is to its client.
@@ -90,6 +93,9 @@ pub(crate) enum Role {
     Command,
     /// A dedicated connection lent to one owner (`Client::dedicated`) until given back.
     Lease,
+    /// A pooled connection running the pool's own commands: a health check before it is
+    /// lent, DISCARD/UNWATCH after it was given back.
+    Probe,
     /// The client's RESP2 subscriber connection, carrying all its subscriptions.
     Subscriber,
 }
@@ -201,6 +207,9 @@ impl Conn {
                     }
                 }
                 Event::Lost(reason, e) => {
+                    if self.role == Role::Idle {
+                        ctx.lost_idle.push(idx);
+                    }
                     if let Some(hooks) = &self.hooks {
                         ctx.notifier.send(Notice::Disconnected(hooks.clone(), reason));
                         ctx.notifier.send(Notice::Failed(hooks.clone(), e));

@@ -37,6 +37,7 @@ pub(crate) use tls::TlsConnector;
 
 use crate::config::ServerAddr;
 use crate::error::Error;
+use crate::pool::stats::PoolCounters;
 use crate::proto::outbuf::Encoded;
 use crate::proto::pubsub::Kind;
 use crate::proto::session::{Props, Request, Session, SessionConfig};
@@ -46,6 +47,7 @@ use crate::timer::Wheel;
 use bytes::Bytes;
 use conn::{Conn, Ctx};
 use family::Family;
+pub(crate) use family::PoolPolicy;
 use resolve::Resolved;
 pub(crate) use submit::share_short;
 use submit::{SubmitQueue, WakeState};
@@ -69,6 +71,8 @@ pub(crate) struct CommandMeta {
 
 /// Where a lent dedicated connection's id travels to the caller of `Client::dedicated`.
 pub(crate) type LeaseTx = crate::oneshot::Sender<Result<u64, Error>>;
+/// The caller's end of a [`LeaseTx`].
+pub(crate) type LeaseRx = crate::oneshot::Receiver<Result<u64, Error>>;
 
 /// A connection to register and start connecting.
 pub(crate) struct Open {
@@ -82,6 +86,12 @@ pub(crate) struct Open {
     /// For a client's shared connection: the bounds of its set of dedicated connections
     /// (opened like this one, in the exclusive mode, without the hooks).
     pub(crate) spares: Option<SparesConfig>,
+    /// False for a `Pool`: only the set of exclusive connections, no shared one.
+    pub(crate) shared: bool,
+    /// How the set checks, cleans and names its connections.
+    pub(crate) policy: PoolPolicy,
+    /// The set's figures, read by `Pool::stats`.
+    pub(crate) counters: Arc<PoolCounters>,
     /// RESP3: subscriptions share this connection (pushes); else a subscriber connection
     /// of their own is opened beside it.
     pub(crate) pubsub_on_shared: bool,
@@ -102,6 +112,9 @@ pub(crate) enum Submission {
     Lease { family: u64, reply: LeaseTx, timeout_ms: Option<u64> },
     /// The owner of dedicated connection `id` let go: reuse it, or close it if dirty.
     Release { id: u64 },
+    /// An `acquire()` of pool `family` was dropped before it resolved: `rx` is its end of
+    /// the answer (a connection lent already goes back).
+    Abandon { family: u64, rx: LeaseRx },
     /// Subscribe sink `sink` of client `family` to `names`; `new` registers the sink (a new
     /// subscription).
     Subscribe {
@@ -265,6 +278,8 @@ struct IoThread {
     ids: HashMap<u64, usize, BuildHasherDefault<IdHasher>>,
     /// Per client (keyed by its shared connection's id): its dedicated connections.
     families: HashMap<u64, Family, BuildHasherDefault<IdHasher>>,
+    /// Pooled connections busy with a health check or a cleanup.
+    probes: Vec<family::Probe>,
     /// The last id looked up and its slot: consecutive commands mostly share a connection.
     last: Option<(u64, usize)>,
     next_generation: u32,
@@ -295,6 +310,7 @@ impl IoThread {
             lookups: 0,
             iov: Vec::new(),
             freed: Vec::new(),
+            lost_idle: Vec::new(),
         };
         IoThread {
             poll,
@@ -305,6 +321,7 @@ impl IoThread {
             conns: Slab::new(),
             ids: HashMap::default(),
             families: HashMap::default(),
+            probes: Vec::new(),
             last: None,
             next_generation: 0,
             ctx,
@@ -480,14 +497,18 @@ impl IoThread {
                 }
             }
             Submission::Open(open) => {
+                let family = open.id;
                 if let Some(cfg) = open.spares {
                     self.families.insert(open.id, Family::new(&open, cfg));
                 }
-                let Open { id, target, tcp, tls, session, hooks, .. } = *open;
-                let idx = self.insert(id, id, target, tcp, tls, session, hooks);
-                let conn = &mut self.conns[idx];
-                conn.session.start(now);
-                conn.pump(idx, &mut self.ctx);
+                if open.shared {
+                    let Open { id, target, tcp, tls, session, hooks, .. } = *open;
+                    let idx = self.insert(id, id, target, tcp, tls, session, hooks);
+                    let conn = &mut self.conns[idx];
+                    conn.session.start(now);
+                    conn.pump(idx, &mut self.ctx);
+                }
+                self.replenish(family);
             }
             Submission::Spare { family, bytes, reply, meta } => {
                 self.on_spare(family, bytes, reply, meta);
@@ -496,6 +517,7 @@ impl IoThread {
                 self.on_lease(family, reply, timeout_ms);
             }
             Submission::Release { id } => self.on_release(id),
+            Submission::Abandon { family, rx } => self.on_abandon(family, rx),
             Submission::Subscribe { family, sink, new, kind, names, reply, timeout_ms } => {
                 self.on_subscribe(family, sink, new, kind, names, reply, timeout_ms);
             }
@@ -509,11 +531,11 @@ impl IoThread {
                     let _ = reply.send(Err(Error::Disconnected("the client was closed".into())));
                 }
             },
-            Submission::Close { id } => {
-                if let Some(idx) = self.lookup(id) {
-                    self.close(idx);
-                }
-            }
+            Submission::Close { id } => match self.lookup(id) {
+                Some(idx) => self.close(idx),
+                // A pool has no shared connection: its set closes by its own id.
+                None => self.close_family(id),
+            },
             Submission::Shutdown => self.running = false,
         }
     }

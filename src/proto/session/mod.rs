@@ -34,8 +34,8 @@ mod request;
 mod tests;
 mod timeouts;
 
-pub(crate) use mode::Mode;
 use mode::TxState;
+pub(crate) use mode::{DirtyReason, Mode};
 use request::{if_ran, Parked, Slot, Waiting};
 pub(crate) use request::{Effect, Props, Request, Resend};
 

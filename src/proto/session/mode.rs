@@ -39,6 +39,29 @@ pub(super) struct TxState {
     broken: Option<String>,
     /// A SELECT or CLIENT SETNAME changed what every reconnect sets up.
     setup_changed: bool,
+    /// The link failed since its owner took it (a protocol error, or lost): the session
+    /// reconnected, but a connection that misbehaved is not handed to anyone else.
+    link_failed: Option<DirtyReason>,
+}
+
+/// Why an exclusive connection may not serve another owner: the first that applies, in
+/// this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DirtyReason {
+    /// A request unanswered or waiting to be sent.
+    Outstanding,
+    /// Subscribed to channels.
+    Subscribed,
+    /// Inside MULTI.
+    Multi,
+    /// Keys WATCHed.
+    Watch,
+    /// The server sent something unparsable or unexpected.
+    Protocol,
+    /// The link was lost (and the transaction with it, or the session reconnected).
+    Lost,
+    /// A SELECT or CLIENT SETNAME changed its setup.
+    StateChanged,
 }
 
 impl<R> Session<R> {
@@ -46,19 +69,69 @@ impl<R> Session<R> {
     /// transaction open or keys watched (or lost while so), its setup changed. A dirty
     /// exclusive connection is closed when its owner lets go, never handed to someone else.
     pub(crate) fn is_dirty(&self) -> bool {
+        self.busy_reason().is_some()
+            || self.tx.multi
+            || self.tx.watch
+            || self.tx.broken.is_some()
+            || self.tx.setup_changed
+    }
+
+    /// Why the connection may not serve another owner, if it may not: [`is_dirty`]'s
+    /// reasons, and a link that failed since [`new_owner`](Session::new_owner).
+    ///
+    /// [`is_dirty`]: Session::is_dirty
+    pub(crate) fn dirty_reason(&self) -> Option<DirtyReason> {
+        if let Some(r) = self.busy_reason() {
+            return Some(r);
+        }
         let t = &self.tx;
-        t.multi
-            || t.watch
-            || t.ends_unanswered > 0
-            || t.broken.is_some()
-            || t.setup_changed
+        if t.multi {
+            Some(DirtyReason::Multi)
+        } else if t.watch {
+            Some(DirtyReason::Watch)
+        } else if let Some(r) = t.link_failed {
+            Some(r)
+        } else if t.broken.is_some() {
+            Some(DirtyReason::Lost)
+        } else if t.setup_changed {
+            Some(DirtyReason::StateChanged)
+        } else {
+            None
+        }
+    }
+
+    /// Requests still to be answered, or subscriptions held.
+    fn busy_reason(&self) -> Option<DirtyReason> {
+        let outstanding = self.tx.ends_unanswered > 0
             || !self.queue.is_empty()
             || !self.delayed.is_empty()
-            || self.has_subscriptions()
             || self
                 .waiting
                 .iter()
-                .any(|w| !matches!(w.slot, Slot::Handshake(_) | Slot::Resubscribe { .. }))
+                .any(|w| !matches!(w.slot, Slot::Handshake(_) | Slot::Resubscribe { .. }));
+        if outstanding {
+            Some(DirtyReason::Outstanding)
+        } else if self.has_subscriptions() {
+            Some(DirtyReason::Subscribed)
+        } else {
+            None
+        }
+    }
+
+    /// The connection goes to a new owner: link failures before now no longer count.
+    pub(crate) fn new_owner(&mut self) {
+        self.tx.link_failed = None;
+    }
+
+    /// The link failed with `err` while the connection was up: remembered for
+    /// [`dirty_reason`](Session::dirty_reason) on an exclusive connection.
+    pub(super) fn note_link_failure(&mut self, err: &Error) {
+        if self.cfg.mode == Mode::Exclusive && self.tx.link_failed.is_none() {
+            self.tx.link_failed = Some(match err {
+                Error::Protocol(_) => DirtyReason::Protocol,
+                _ => DirtyReason::Lost,
+            });
+        }
     }
 
     /// On an exclusive connection whose transaction was lost: fails the request (true) until

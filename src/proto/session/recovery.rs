@@ -34,6 +34,7 @@ impl<R> Session<R> {
             return;
         }
         self.requeue_unanswered(err, timed_out_at);
+        self.note_link_failure(err);
         if self.was_ready {
             self.events.push_back(Event::Lost(why, err.clone()));
         }
