@@ -244,7 +244,7 @@ fn every_dirty_state_is_destroyed_and_replaced() {
     assert!(!reused_after(&pool, |c| c.select(1).wait().unwrap()));
     assert!(!reused_after(&pool, |c| {
         // A reply still outstanding when the guard drops: a BLPOP sent and not answered.
-        let _pending = c.blpop(&["nothing"], 1.0).send();
+        let _pending = c.blpop(["nothing"], 1.0).send();
     }));
     // Pub/sub is refused on a pooled connection, unsent: it stays clean.
     assert!(reused_after(&pool, |c| {
@@ -301,7 +301,7 @@ fn cleanup_mode_discards_and_unwatches_but_never_reuses_outstanding_replies() {
     assert_eq!(conn.get("k").decode::<Option<String>>().wait().unwrap(), None);
     drop(conn);
     assert!(!reused_after(&pool, |c| {
-        let _pending = c.blpop(&["nothing"], 1.0).send();
+        let _pending = c.blpop(["nothing"], 1.0).send();
     }));
     assert!(!reused_after(&pool, |c| {
         // MULTI, and a SELECT queued in it: DISCARD ends the MULTI, the SELECT's mark stays.
