@@ -259,3 +259,148 @@ mod tests {
         assert_eq!(s.release(5, true, 1), Some((Grant::Idle { id: 5, since: 1 }, 3)));
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! The pool's bookkeeping under random operations: the bound holds, `min` stays open,
+    //! waiters are served first come first served and each resolves once, no connection is
+    //! lent twice.
+
+    use std::collections::{BTreeSet, HashSet};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Acquire {
+            deadline: Option<u8>,
+        },
+        /// Give back the lent connection at this index (mod the lent count), clean or dirty.
+        Release {
+            pick: u8,
+            clean: bool,
+        },
+        /// An idle connection's link failed.
+        LoseIdle {
+            pick: u8,
+        },
+        /// A waiter gave up (its future was dropped).
+        Abandon {
+            pick: u8,
+        },
+        Tick {
+            ms: u8,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => proptest::option::of(any::<u8>()).prop_map(|deadline| Op::Acquire { deadline }),
+            4 => (any::<u8>(), any::<bool>()).prop_map(|(pick, clean)| Op::Release { pick, clean }),
+            1 => any::<u8>().prop_map(|pick| Op::LoseIdle { pick }),
+            1 => any::<u8>().prop_map(|pick| Op::Abandon { pick }),
+            2 => any::<u8>().prop_map(|ms| Op::Tick { ms }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+        #[test]
+        fn bounds_order_and_exactly_once(
+            min in 0usize..4,
+            extra in 0usize..4,
+            ops in proptest::collection::vec(op(), 1..120),
+        ) {
+            let max = min.max(1) + extra;
+            let mut s: Spares<u32> = Spares::new(SparesConfig { min, max, idle_ms: 50 });
+            let mut now = 0u64;
+            let mut next_conn = 1u64;
+            let mut next_waiter = 0u32;
+            let mut lent: Vec<(u64, u32)> = Vec::new();
+            let mut idle: BTreeSet<u64> = BTreeSet::new();
+            let mut waiting: Vec<u32> = Vec::new();
+            let mut resolved: HashSet<u32> = HashSet::new();
+            let mut replenish = |s: &mut Spares<u32>, idle: &mut BTreeSet<u64>, now: u64| {
+                for _ in 0..s.deficit() {
+                    s.add_idle(next_conn, now);
+                    idle.insert(next_conn);
+                    next_conn += 1;
+                }
+            };
+            replenish(&mut s, &mut idle, now);
+            let mut grant = |g: Grant, w: u32, lent: &mut Vec<(u64, u32)>,
+                             idle: &mut BTreeSet<u64>, resolved: &mut HashSet<u32>,
+                             next: &mut u64| {
+                prop_assert!(resolved.insert(w), "waiter {} resolved twice", w);
+                let id = match g {
+                    Grant::Idle { id, .. } => {
+                        prop_assert!(idle.remove(&id), "lent {} which was not idle", id);
+                        id
+                    }
+                    Grant::Open => { *next += 1; *next + 10_000 }
+                };
+                prop_assert!(lent.iter().all(|&(c, _)| c != id), "{} lent twice", id);
+                lent.push((id, w));
+                Ok(())
+            };
+            let mut opened = 0u64;
+            for op in ops {
+                match op {
+                    Op::Acquire { deadline } => {
+                        let w = next_waiter;
+                        next_waiter += 1;
+                        let d = deadline.map(|d| now + u64::from(d));
+                        match s.acquire(w, d) {
+                            Ok((g, w)) => grant(g, w, &mut lent, &mut idle, &mut resolved, &mut opened)?,
+                            Err(()) => waiting.push(w),
+                        }
+                    }
+                    Op::Release { pick, clean } if !lent.is_empty() => {
+                        let (id, _) = lent.remove(usize::from(pick) % lent.len());
+                        if clean {
+                            idle.insert(id);
+                        }
+                        if let Some((g, w)) = s.release(id, clean, now) {
+                            prop_assert_eq!(Some(&w), waiting.first(), "not first come first served");
+                            waiting.remove(0);
+                            grant(g, w, &mut lent, &mut idle, &mut resolved, &mut opened)?;
+                        }
+                    }
+                    Op::LoseIdle { pick } if !idle.is_empty() => {
+                        let id = *idle.iter().nth(usize::from(pick) % idle.len()).expect("picked");
+                        prop_assert!(s.forget(id));
+                        idle.remove(&id);
+                    }
+                    Op::Abandon { pick } if !waiting.is_empty() => {
+                        let w = waiting.remove(usize::from(pick) % waiting.len());
+                        s.retain_waiting(|&x| x != w);
+                        resolved.insert(w);
+                    }
+                    Op::Tick { ms } => {
+                        now += u64::from(ms);
+                        for w in s.expire(now) {
+                            prop_assert!(resolved.insert(w), "waiter {} expired twice", w);
+                            waiting.retain(|&x| x != w);
+                        }
+                        for id in s.idle_expired(now) {
+                            prop_assert!(idle.remove(&id), "closed {} which was not idle", id);
+                        }
+                    }
+                    _ => {}
+                }
+                replenish(&mut s, &mut idle, now);
+                let (busy, idle_n, waiting_n) = s.counts();
+                prop_assert_eq!(busy, lent.len());
+                prop_assert_eq!(idle_n, idle.len());
+                prop_assert_eq!(waiting_n, waiting.len());
+                prop_assert!(busy + idle_n <= max, "{} open, max {}", busy + idle_n, max);
+                prop_assert!(busy + idle_n >= min, "{} open, min {}", busy + idle_n, min);
+                // Nobody waits while a connection could be had.
+                prop_assert!(waiting.is_empty() || (idle_n == 0 && busy == max),
+                    "a waiter waits beside {} idle, {} of {} busy", idle_n, busy, max);
+            }
+        }
+    }
+}

@@ -53,6 +53,13 @@ pub(super) struct Stats {
     pub(super) chain_steps: u64,
     /// Seeds run with an exclusive connection.
     pub(super) exclusive_seeds: u64,
+    /// Exclusive: chains ended with the session clean, the connection handed to a new
+    /// owner (`Session::new_owner`), as a pool does; and checks that a session calling itself
+    /// clean is clean on the server (not in MULTI, no WATCH, not blocked).
+    pub(super) owner_changes: u64,
+    pub(super) clean_checks: u64,
+    /// Exclusive: checks that a link failed since the owner took it keeps the session dirty.
+    pub(super) failed_link_checks: u64,
     /// The pub/sub simulation's run of the same seed.
     pub(super) pubsub: super::pubsub::PubSubStats,
 }
@@ -66,6 +73,9 @@ impl Stats {
         self.groups += o.groups;
         self.chain_steps += o.chain_steps;
         self.exclusive_seeds += o.exclusive_seeds;
+        self.owner_changes += o.owner_changes;
+        self.clean_checks += o.clean_checks;
+        self.failed_link_checks += o.failed_link_checks;
         self.steps += o.steps;
         self.virtual_ms += o.virtual_ms;
         self.connects += o.connects;
@@ -154,6 +164,8 @@ pub(super) struct Sim {
     /// Requests failed by `OnTimeout::Abandon` whose replies may still come, and their bytes
     /// (still in flight in the session: the bounds of `check` allow for them).
     abandoned: (usize, usize),
+    /// Exclusive: a link was lost since the connection's current owner took it.
+    link_failed: bool,
     stats: Stats,
 }
 
@@ -205,6 +217,7 @@ impl Sim {
             groups: HashMap::new(),
             chains: VecDeque::new(),
             abandoned: (0, 0),
+            link_failed: false,
             stats: Stats::default(),
         }
     }
@@ -260,6 +273,7 @@ impl Sim {
                     self.step(|| Step::Fault { conn, what: action_name(action) });
                 }
                 self.check()?;
+                self.check_reusable()?;
                 continue;
             }
             let all_in = self.next_arrival == self.sc.arrivals.len() && self.chains.is_empty();
@@ -613,6 +627,12 @@ impl Sim {
         let Some(chain) = self.chains.front_mut() else { return Ok(()) };
         let Some(spec) = chain.steps.get(chain.next).cloned() else {
             self.chains.pop_front();
+            if self.session.dirty_reason().is_none() {
+                // The owner gives the connection back clean: a pool lends it to the next.
+                self.session.new_owner();
+                self.link_failed = false;
+                self.stats.owner_changes += 1;
+            }
             return Ok(());
         };
         let effect = match spec.kind {
@@ -902,6 +922,7 @@ impl Sim {
                     }
                 }
                 Event::Lost(_, err) => {
+                    self.link_failed = true;
                     self.dropped = true;
                     self.lost = Some(err.to_string());
                     self.stats.lost += 1;
@@ -997,6 +1018,41 @@ impl Sim {
                     ))
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Exclusive mode: what a pool trusts when it lends a connection again. A session that
+    /// says it is clean has nothing open on the server's side of its link (no MULTI, no
+    /// WATCH, no blocked command), and one whose link failed since its owner took it says it
+    /// is dirty.
+    fn check_reusable(&mut self) -> Result<(), String> {
+        if self.sc.session.mode != Mode::Exclusive {
+            return Ok(());
+        }
+        let reason = self.session.dirty_reason();
+        if self.link_failed {
+            self.stats.failed_link_checks += 1;
+            if reason.is_none() {
+                return Err("the link failed since the owner took the connection, but the \
+                            session says it is clean (a pool would lend it again)"
+                    .into());
+            }
+        }
+        if reason.is_some() || !self.session.is_ready() {
+            return Ok(());
+        }
+        let Some(link) = self.net.current_id() else { return Ok(()) };
+        let Some((multi, watches, blocked)) = self.server.tx_state(link) else { return Ok(()) };
+        self.stats.clean_checks += 1;
+        if multi || watches > 0 || blocked {
+            return Err(format!(
+                "the session says the connection is clean, but on the server link {link} is \
+                 {}{}{}",
+                if multi { "inside MULTI " } else { "" },
+                if watches > 0 { "watching keys " } else { "" },
+                if blocked { "blocked" } else { "" },
+            ));
         }
         Ok(())
     }

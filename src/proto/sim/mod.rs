@@ -68,6 +68,15 @@
 //! it (another EXEC among them would run the queue). A refusal inside a group is delivered in
 //! its place, never resent alone.
 //!
+//! Pools (issue 15) lend an exclusive connection again only when its session says it is
+//! clean, so that word is checked against the simulated server: whenever an exclusive
+//! session reports no [`DirtyReason`](crate::proto::session::DirtyReason) while ready, its
+//! link on the server is not inside MULTI, watches nothing and has no blocked command; and
+//! once a link failed since the current owner took the connection (`Event::Lost`), the
+//! session stays dirty until it is handed to a new owner (`Session::new_owner`, done when a
+//! chain ends clean). The pool's own bookkeeping (`spares.rs`) has a property test of its
+//! invariants.
+//!
 //! Pub/sub (issue 14) has a simulation of its own ([`pubsub`], run for every seed after the
 //! session's): a RESP2 subscriber connection or a RESP3 one shared with GETs, sinks
 //! subscribing and letting go at random, numbered messages, ACL changes; its invariants are

@@ -252,6 +252,12 @@ impl Server {
         self.conns.insert(id, conn);
     }
 
+    /// Connection `id`'s transaction state: inside MULTI, WATCHes in force, a command blocked.
+    pub(super) fn tx_state(&self, id: u64) -> Option<(bool, usize, bool)> {
+        let c = self.conns.get(&id)?;
+        Some((c.multi.is_some(), c.watch.len(), c.blocked.is_some()))
+    }
+
     /// The connection is gone: its state, queued input and pending replies with it.
     pub(super) fn close(&mut self, id: u64) {
         self.conns.remove(&id);

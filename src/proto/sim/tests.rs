@@ -81,6 +81,9 @@ fn sim_seeds() {
             ("transactions lost with their connection", t.tx_lost),
             ("requests abandoned at their deadline", t.abandoned),
             ("Resend::Never requests failed unwritten", t.never_failed_unwritten),
+            ("exclusive connections handed to a new owner", total.owner_changes),
+            ("clean sessions checked against the server", total.clean_checks),
+            ("failed links checked to keep the session dirty", total.failed_link_checks),
         ];
         let p = &total.pubsub;
         let pubsub = [
