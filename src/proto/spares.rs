@@ -330,7 +330,7 @@ mod props {
                 }
             };
             replenish(&mut s, &mut idle, now);
-            let mut grant = |g: Grant, w: u32, lent: &mut Vec<(u64, u32)>,
+            let grant = |g: Grant, w: u32, lent: &mut Vec<(u64, u32)>,
                              idle: &mut BTreeSet<u64>, resolved: &mut HashSet<u32>,
                              next: &mut u64| {
                 prop_assert!(resolved.insert(w), "waiter {} resolved twice", w);
