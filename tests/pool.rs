@@ -59,6 +59,35 @@ fn a_connection_given_back_clean_is_lent_again() {
 }
 
 #[test]
+fn a_pooled_connection_is_send_and_runs_pipelines_and_transactions() {
+    fn assert_send<T: Send + 'static>(_: &T) {}
+    let server = RedisServer::new();
+    let pool = pool(&server, "p-send").max(1).build().unwrap();
+    let conn = pool.acquire().wait().unwrap();
+    assert_send(&conn);
+    // Moved to another thread, used there, given back from there.
+    let conn = thread::spawn(move || {
+        let mut p = conn.pipeline();
+        p.set("a", 1).incr("a");
+        let (_, n): (Value, i64) = p.query().wait().unwrap();
+        assert_eq!(n, 2);
+        let results = conn
+            .transaction(|tx| {
+                tx.incr("a").incr("a");
+            })
+            .wait()
+            .unwrap();
+        assert_eq!(results.len(), 2);
+        conn
+    })
+    .join()
+    .unwrap();
+    drop(conn);
+    eventually("given back clean", || pool.stats().idle == 1);
+    assert_eq!(pool.stats().destroyed.total(), 0);
+}
+
+#[test]
 fn min_connections_open_at_build() {
     let server = RedisServer::new();
     let obs = observer(&server);

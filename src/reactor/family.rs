@@ -431,13 +431,18 @@ impl IoThread {
             }
         }
         for (w, max, bound) in expired {
-            let e = Error::Timeout {
-                message: format!(
-                    "timed out waiting for a connection: all {max} ({bound}) are busy with \
-                     blocking commands or lent out"
-                ),
-                maybe_executed: false,
+            let message = if bound == "max" {
+                format!(
+                    "timed out waiting for a pooled connection: all {max} (max) are lent out \
+                     (raise max or acquire_timeout, or give connections back sooner)"
+                )
+            } else {
+                format!(
+                    "timed out waiting for a dedicated connection: all {max} (max_dedicated) \
+                     are busy with blocking commands or lent out"
+                )
             };
+            let e = Error::Timeout { message, maybe_executed: false };
             fail(w, e);
         }
         for id in idle {
