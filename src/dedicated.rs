@@ -112,7 +112,7 @@ pub struct Acquire {
 
 enum AcquireState {
     Start,
-    Leasing(oneshot::Receiver<Result<u64, Error>>),
+    Leasing(crate::reactor::LeaseRx),
     /// Lent; waiting for its handshake. The `Dedicated` gives it back if that fails.
     Connecting(Option<PooledConnection>, oneshot::Receiver<Result<Bytes, Error>>),
     Done,
@@ -164,12 +164,14 @@ impl Acquire {
         );
         let (tx, rx) = oneshot::channel();
         self.core.submit_lease(tx, self.timeout_ms());
-        let id = rx.wait().map_err(|_| closed())??;
+        let lent = rx.wait().map_err(|_| closed())??;
         // From here on, dropping `conn` gives the connection back.
-        let conn = self.lent(id);
-        let (tx, rx) = oneshot::channel();
-        self.core.submit_connect(Some(id), tx);
-        rx.wait().map_err(|_| closed())??;
+        let conn = self.lent(lent.id);
+        if !lent.ready {
+            let (tx, rx) = oneshot::channel();
+            self.core.submit_connect(Some(lent.id), tx);
+            rx.wait().map_err(|_| closed())??;
+        }
         Ok(conn)
     }
 }
@@ -190,16 +192,20 @@ impl Future for Acquire {
                         Poll::Ready(got) => got.map_err(|_| closed()).and_then(|r| r),
                         Poll::Pending => return Poll::Pending,
                     };
-                    let id = match got {
-                        Ok(id) => id,
+                    let lent = match got {
+                        Ok(lent) => lent,
                         Err(e) => {
                             self.state = AcquireState::Done;
                             return Poll::Ready(Err(e));
                         }
                     };
-                    let conn = self.lent(id);
+                    let conn = self.lent(lent.id);
+                    if lent.ready {
+                        self.state = AcquireState::Done;
+                        return Poll::Ready(Ok(conn));
+                    }
                     let (tx, rx) = oneshot::channel();
-                    self.core.submit_connect(Some(id), tx);
+                    self.core.submit_connect(Some(lent.id), tx);
                     self.state = AcquireState::Connecting(Some(conn), rx);
                 }
                 AcquireState::Connecting(conn, rx) => {

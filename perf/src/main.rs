@@ -15,6 +15,7 @@ mod machine;
 mod measure;
 mod output;
 mod parsers;
+mod pool;
 mod pubsub;
 mod report;
 mod scenario;
@@ -56,9 +57,10 @@ const USAGE: &str =
                during it (default 0.5; the machine is shared), while the whole comparison
                still ends within 500 s (never with --quick)
   --only TEXT  only scenarios whose id contains TEXT (get_c64, set_batch1000, get_1MiB,
-               tls_get_c8, tls, pubsub, parse)
+               tls_get_c8, tls, pubsub, pool, parse)
   --clients L  only these clients (redpoll_wait, redpoll_await, redis_blocking,
-               redis_multiplexed, fred, redis_benchmark; pubsub also redis_async),
+               redis_multiplexed, fred, redis_benchmark; pubsub also redis_async;
+               pool also r2d2_redis, deadpool_redis, bb8_redis),
                comma-separated
 
 REDIS_URL=redis://[user:password@]host:port[/db] uses that server instead of starting one
@@ -238,13 +240,14 @@ fn compare(o: &Options) -> Result<(), String> {
     let total = scenarios.len() * kinds.len() * o.rounds;
     let per_run = o.window.warmup + o.window.measure + Duration::from_millis(150);
     let pubsub_runs = if wanted(pubsub::ID) { pubsub::subs(o).len() * o.rounds } else { 0 };
+    let pool_time = if wanted(pool::ID) { pool::estimate(o) } else { Duration::ZERO };
     eprintln!(
         "perf: {} scenarios × {} clients × {} rounds = {total} runs (and {pubsub_runs} pub/sub \
          runs), about {:.0} s; server: {}",
         scenarios.len(),
         kinds.len(),
         o.rounds,
-        (per_run * total as u32 + pubsub_estimate(o, pubsub_runs)).as_secs_f64(),
+        (per_run * total as u32 + pubsub_estimate(o, pubsub_runs) + pool_time).as_secs_f64(),
         server.description
     );
     match (&tls_note, &tls) {
@@ -286,6 +289,7 @@ fn compare(o: &Options) -> Result<(), String> {
                 let so_far = started.elapsed() / n.max(1) as u32;
                 let remaining = so_far.max(per_run) * (total - n) as u32
                     + pubsub_estimate(o, pubsub_runs)
+                    + pool_time
                     + parsers_estimate(o);
                 let run = || match (kind, &bench) {
                     (ClientKind::RedisBenchmark, Some(target)) => {
@@ -318,6 +322,9 @@ fn compare(o: &Options) -> Result<(), String> {
 
     if pubsub_runs > 0 {
         pubsub::run_all(o, &env, started, &mut disturbed, &mut results);
+    }
+    if wanted(pool::ID) {
+        pool::run_all(o, &env, started, &mut disturbed, &mut results);
     }
     if wanted("parse") {
         run_parsers(o, started, &mut disturbed, &mut results);

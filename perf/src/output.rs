@@ -92,6 +92,7 @@ pub fn document(
     d.push_str("\n## Results\n\n");
     d.push_str(&report::markdown(results));
     d.push_str(&crate::pubsub::markdown(results));
+    d.push_str(&crate::pool::markdown(results));
     match tls {
         Some(Err(why)) => {
             let _ = writeln!(d, "### (e) TLS\n\nThe TLS rows were left out: {why}\n");

@@ -17,7 +17,7 @@ use bytes::Bytes;
 
 use super::conn::Role;
 use super::TlsConnector;
-use super::{CommandMeta, Hooks, IoThread, LeaseRx, LeaseTx, Open, ReplyTx, TcpOptions};
+use super::{CommandMeta, Hooks, IoThread, LeaseRx, LeaseTx, Lent, Open, ReplyTx, TcpOptions};
 use crate::config::ServerAddr;
 use crate::error::Error;
 use crate::oneshot;
@@ -158,8 +158,8 @@ impl IoThread {
     /// answer was sent already, goes back; else it leaves the line. (Its receiver is dropped
     /// here, on the only thread that sends to it, so no answer can be lost in between.)
     pub(super) fn on_abandon(&mut self, family: u64, mut rx: LeaseRx) {
-        if let Ok(Ok(id)) = rx.try_recv() {
-            return self.on_release(id);
+        if let Ok(Ok(lent)) = rx.try_recv() {
+            return self.on_release(lent.id);
         }
         drop(rx);
         if let Some(f) = self.families.get_mut(&family) {
@@ -315,7 +315,8 @@ impl IoThread {
             }
             Waiter::Lease(reply) => {
                 conn.role = Role::Lease;
-                if reply.send(Ok(conn.id)).is_err() {
+                let lent = Lent { id: conn.id, ready: conn.session.is_ready() };
+                if reply.send(Ok(lent)).is_err() {
                     // The caller gave up waiting: the connection is free again.
                     conn.role = Role::Idle;
                     let id = conn.id;

@@ -70,9 +70,17 @@ pub(crate) struct CommandMeta {
 }
 
 /// Where a lent dedicated connection's id travels to the caller of `Client::dedicated`.
-pub(crate) type LeaseTx = crate::oneshot::Sender<Result<u64, Error>>;
+pub(crate) type LeaseTx = crate::oneshot::Sender<Result<Lent, Error>>;
 /// The caller's end of a [`LeaseTx`].
-pub(crate) type LeaseRx = crate::oneshot::Receiver<Result<u64, Error>>;
+pub(crate) type LeaseRx = crate::oneshot::Receiver<Result<Lent, Error>>;
+
+/// A connection lent to an owner.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lent {
+    pub(crate) id: u64,
+    /// Its handshake was complete when it was lent: the owner need not wait for it.
+    pub(crate) ready: bool,
+}
 
 /// A connection to register and start connecting.
 pub(crate) struct Open {
