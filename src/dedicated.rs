@@ -41,7 +41,10 @@ use crate::reactor::on_io_thread;
 /// DISCARD/UNWATCH for MULTI or WATCH alone). Replies still outstanding then fail.
 ///
 /// Pub/sub is refused on it (SUBSCRIBE and the like fail unsent, pointing at
-/// [`Client::subscribe`](crate::Client::subscribe)), so it never becomes a subscriber.
+/// [`Client::subscribe`](crate::Client::subscribe)), so it never becomes a subscriber; so are
+/// HELLO, AUTH and RESET (a reconnect would silently undo them: set the protocol and the
+/// credentials on the builder) and CLIENT REPLY and QUIT (they break the one reply per
+/// command the connection relies on). None of them can leave it dirty.
 ///
 /// [`OnDirty::Cleanup`]: crate::OnDirty::Cleanup
 ///

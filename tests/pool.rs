@@ -98,6 +98,25 @@ fn min_connections_open_at_build() {
 }
 
 #[test]
+fn the_hooks_see_every_connection_of_the_pool() {
+    let server = RedisServer::new();
+    let connects = Arc::new(AtomicUsize::new(0));
+    let seen = connects.clone();
+    let pool = pool(&server, "p-hooks")
+        .min(2)
+        .max(3)
+        .on_connect(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    eventually("both warm connections connected", || connects.load(Ordering::SeqCst) == 2);
+    let conns: Vec<_> = (0..3).map(|_| pool.acquire().wait().unwrap()).collect();
+    eventually("the third connected", || connects.load(Ordering::SeqCst) == 3);
+    drop(conns);
+}
+
+#[test]
 fn max_holds_under_32_threads_and_32_tasks() {
     let server = RedisServer::new();
     let obs = observer(&server);

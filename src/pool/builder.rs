@@ -129,7 +129,7 @@ impl PoolBuilder {
         protocol(version: u8);
         /// TLS options.
         tls(tls: Tls);
-        /// Connect timeout (also the health check's deadline).
+        /// Connect timeout (the health check's deadline is this or 1 s, the shorter).
         connect_timeout(timeout: Duration);
         /// Read-stall timeout.
         read_timeout(timeout: Duration);
@@ -246,9 +246,12 @@ impl PoolBuilder {
     }
 
     /// An idle connection unused this long is PINGed before it is lent (default 30 s; the
-    /// PING's deadline is `connect_timeout`); one that fails is destroyed (counted in
+    /// PING's deadline is 1 s, or `connect_timeout` if shorter); one that fails is destroyed
+    /// (counted in
     /// [`PoolStats::health_check_failures`](crate::PoolStats)) and a new one is opened for
-    /// the same caller. `None` lends idle connections unchecked.
+    /// the same caller. `None` lends idle connections unchecked. (An idle connection whose
+    /// link the server closed, by CLIENT KILL or a restart, is destroyed and replaced as soon
+    /// as the I/O thread sees it go, without waiting for a check.)
     ///
     /// # Examples
     ///
@@ -344,7 +347,7 @@ impl PoolBuilder {
             },
             policy: PoolPolicy {
                 health_ms: self.health_check_after.map(millis),
-                check_ms: millis(config.connect_timeout),
+                check_ms: millis(config.connect_timeout.min(HEALTH_CHECK_DEADLINE)),
                 cleanup_ms: (self.on_dirty == OnDirty::Cleanup)
                     .then(|| millis(self.cleanup_timeout)),
                 bound: "max",
@@ -354,6 +357,9 @@ impl PoolBuilder {
         Ok(Pool { core, acquire_timeout: self.acquire_timeout })
     }
 }
+
+/// The longest a health check's PING may take (shorter when `connect_timeout` is).
+const HEALTH_CHECK_DEADLINE: Duration = Duration::from_secs(1);
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX / 2)
