@@ -530,3 +530,46 @@ fn the_io_loop_keeps_serving_while_pools_churn() {
     let s = pool.stats();
     assert!(s.destroyed.multi > 0 && s.total <= 8, "{s:?} after {rounds} rounds");
 }
+
+#[test]
+fn a_retry_after_the_guard_dropped_never_reaches_the_next_owner() {
+    let server = RedisServer::new();
+    // A policy that sends a WRONGTYPE command once more: the resend happens when the reply is
+    // waited for, which here is after the guard was dropped and the connection lent again.
+    let client = Client::builder().url(server.url()).retry_policy(|attempt, err, _| {
+        (err.server_code() == Some("WRONGTYPE") && attempt < 2).then_some(Duration::ZERO)
+    });
+    let pool = Pool::builder().client(client).max(1).build().unwrap();
+    let conn = pool.acquire().wait().unwrap();
+    conn.rpush("list", ["x"]).wait().unwrap();
+    let reply = conn.incr("list").send();
+    thread::sleep(Duration::from_millis(100)); // its WRONGTYPE has arrived
+    drop(conn);
+    let next = pool.acquire().wait().unwrap();
+    next.multi().wait().unwrap();
+    match reply.wait() {
+        Err(Error::Disconnected(message)) => assert!(message.contains("given back"), "{message}"),
+        other => panic!("the resend reached the next owner's connection: {other:?}"),
+    }
+    let ran: Option<Vec<Value>> = next.exec().decode().wait().unwrap();
+    assert_eq!(ran, Some(vec![]), "nothing of the last owner's landed in this MULTI");
+}
+
+#[test]
+fn a_connection_that_failed_for_good_while_idle_is_replaced_when_lent() {
+    let server = RedisServer::new();
+    let proxy = FaultProxy::start(&server.addr());
+    let pool = Pool::builder().url(proxy.url()).reconnect(false).min(1).max(1).build().unwrap();
+    pool.acquire().wait().unwrap().ping().wait().unwrap();
+    // The server goes away: the idle connection is lost and its replacement cannot connect
+    // (and, with reconnect(false), never tries again).
+    proxy.refuse(true);
+    proxy.cut_all();
+    eventually("the lost one destroyed", || pool.stats().destroyed.lost >= 1);
+    eventually("a replacement tried", || pool.stats().created >= 2);
+    thread::sleep(Duration::from_millis(200));
+    // Back: the next acquire gets a connection, not the dead replacement's old error.
+    proxy.refuse(false);
+    let conn = pool.acquire().timeout(Duration::from_secs(5)).wait().unwrap();
+    conn.ping().wait().unwrap();
+}

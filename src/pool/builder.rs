@@ -250,8 +250,9 @@ impl PoolBuilder {
     /// (counted in
     /// [`PoolStats::health_check_failures`](crate::PoolStats)) and a new one is opened for
     /// the same caller. `None` lends idle connections unchecked. (An idle connection whose
-    /// link the server closed, by CLIENT KILL or a restart, is destroyed and replaced as soon
-    /// as the I/O thread sees it go, without waiting for a check.)
+    /// link the server closed, by CLIENT KILL or a restart, is destroyed as soon as the I/O
+    /// thread sees it go, without waiting for a check, and replaced up to `min` at the next
+    /// 100 ms sweep.)
     ///
     /// # Examples
     ///

@@ -81,6 +81,7 @@ impl<W> Spares<W> {
     /// it). Returns the next waiter and where it runs, if one waits.
     pub(crate) fn release(&mut self, id: u64, reusable: bool, now: u64) -> Option<(Grant, W)> {
         self.busy = self.busy.saturating_sub(1);
+        debug_assert!(self.idle.iter().all(|&(i, _)| i != id), "connection {id} idle twice");
         if reusable {
             self.idle.push((id, now));
         }
@@ -94,6 +95,7 @@ impl<W> Spares<W> {
 
     /// A connection opened ahead of demand (up to `min`): idle from `now`.
     pub(crate) fn add_idle(&mut self, id: u64, now: u64) {
+        debug_assert!(self.idle.iter().all(|&(i, _)| i != id), "connection {id} idle twice");
         self.idle.push((id, now));
     }
 

@@ -76,10 +76,12 @@ pub(crate) struct Ctx {
     pub(crate) iov: Vec<IoSlice<'static>>,
     /// Dedicated connections that finished the blocking command they were lent for: given
     /// back to their client's set once the turn's work is done.
-    pub(crate) freed: Vec<usize>,
+    /// (slot, connection id): the id tells a slot reused since from the connection that
+    /// was freed.
+    pub(crate) freed: Vec<(usize, u64)>,
     /// Idle pooled connections whose link failed: destroyed (and replaced) once the turn's
     /// work is done.
-    pub(crate) lost_idle: Vec<usize>,
+    pub(crate) lost_idle: Vec<(usize, u64)>,
 }
 
 /// What a connection is to its client.
@@ -208,7 +210,7 @@ impl Conn {
                 }
                 Event::Lost(reason, e) => {
                     if self.role == Role::Idle {
-                        ctx.lost_idle.push(idx);
+                        ctx.lost_idle.push((idx, self.id));
                     }
                     if let Some(hooks) = &self.hooks {
                         ctx.notifier.send(Notice::Disconnected(hooks.clone(), reason));
@@ -250,7 +252,7 @@ impl Conn {
         if self.role == Role::Command && !self.session.is_dirty() {
             // Its command was answered: the connection can serve the next one.
             self.role = Role::Idle;
-            ctx.freed.push(idx);
+            ctx.freed.push((idx, self.id));
         }
         if !self.session.out().is_empty() && matches!(self.link, Link::Up(_)) && !self.in_dirty {
             self.in_dirty = true;

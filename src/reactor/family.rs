@@ -212,8 +212,10 @@ impl IoThread {
         if !self.probes.is_empty() {
             self.poll_probes();
         }
-        while let Some(idx) = self.ctx.freed.pop() {
-            let Some(conn) = self.conns.get(idx).filter(|c| c.role == Role::Idle) else {
+        while let Some((idx, id)) = self.ctx.freed.pop() {
+            // A slot closed this turn may hold another connection by now: the id tells.
+            let Some(conn) = self.conns.get(idx).filter(|c| c.id == id && c.role == Role::Idle)
+            else {
                 continue;
             };
             let (id, family) = (conn.id, conn.family);
@@ -222,16 +224,19 @@ impl IoThread {
                 Some(r) => self.destroy(family, idx, DestroyReason::Dirty(r)),
             }
         }
-        while let Some(idx) = self.ctx.lost_idle.pop() {
-            let Some(conn) = self.conns.get(idx).filter(|c| c.role == Role::Idle) else {
+        while let Some((idx, id)) = self.ctx.lost_idle.pop() {
+            let Some(conn) = self.conns.get(idx).filter(|c| c.id == id && c.role == Role::Idle)
+            else {
                 continue;
             };
             let (id, family) = (conn.id, conn.family);
             let Some(f) = self.families.get_mut(&family) else { continue };
             if f.spares.forget(id) {
+                // Replaced by the next sweep, not now: a server that drops every connection
+                // it accepts gets at most `min` new ones per 100 ms, not a loop at its pace.
                 f.counters.destroyed(DestroyReason::LostIdle);
+                f.publish();
                 self.close(idx);
-                self.replenish(family);
             }
         }
     }
@@ -292,6 +297,15 @@ impl IoThread {
             Grant::Open => None,
         };
         let idx = match idle {
+            Some((idx, _)) if self.conns[idx].session.terminal_error().is_some() => {
+                // It failed for good while idle (a refused handshake, `reconnect(false)`):
+                // the waiter gets a new attempt in its place.
+                if let Some(f) = self.families.get(&family) {
+                    f.counters.destroyed(DestroyReason::LostIdle);
+                }
+                self.close(idx);
+                self.open_member(family)
+            }
             Some((idx, since)) => {
                 let due = policy.health_ms.is_some_and(|h| now.saturating_sub(since) >= h);
                 if due && self.conns[idx].session.is_ready() {
@@ -306,6 +320,9 @@ impl IoThread {
 
     fn lend(&mut self, family: u64, idx: usize, waiter: Waiter) {
         let now = self.ctx.now;
+        if let Waiter::Lease(_) = waiter {
+            self.new_loan_id(idx);
+        }
         let conn = &mut self.conns[idx];
         conn.session.new_owner();
         match waiter {
@@ -326,6 +343,18 @@ impl IoThread {
             }
         }
         conn.pump(idx, &mut self.ctx);
+    }
+
+    /// Gives connection `idx` a new id for a new loan: whatever still holds the last owner's
+    /// id (a resend its retry policy sends later, a stray release) no longer reaches it.
+    fn new_loan_id(&mut self, idx: usize) {
+        let id = crate::client::next_id();
+        let old = std::mem::replace(&mut self.conns[idx].id, id);
+        self.ids.remove(&old);
+        self.ids.insert(id, idx);
+        if self.last.is_some_and(|(last, _)| last == old) {
+            self.last = None;
+        }
     }
 
     /// Sends the pool's own commands on `idx` and watches for their replies.
@@ -450,6 +479,12 @@ impl IoThread {
             if let Some(idx) = self.lookup(id) {
                 self.close(idx);
             }
+        }
+        // Connections destroyed since the last sweep without a waiter to replace them.
+        let below_min: Vec<u64> =
+            self.families.iter().filter(|(_, f)| f.spares.deficit() > 0).map(|(&k, _)| k).collect();
+        for family in below_min {
+            self.replenish(family);
         }
     }
 

@@ -436,7 +436,9 @@ impl IoThread {
             return Some(Duration::ZERO);
         }
         let timer = self.ctx.wheel.next_expiration();
-        let sweep = (!self.conns.is_empty()).then_some(self.next_sweep);
+        // A pool with no connection left still sweeps: it replaces what it lost up to `min`.
+        let sweep =
+            (!self.conns.is_empty() || !self.families.is_empty()).then_some(self.next_sweep);
         let at = [timer, sweep].into_iter().flatten().min()?;
         Some(Duration::from_millis(at.saturating_sub(now)))
     }
@@ -487,7 +489,11 @@ impl IoThread {
         match s {
             Submission::Command { id, bytes, reply, meta } => {
                 let Some(idx) = self.lookup(id) else {
-                    let _ = reply.send(Err(Error::Disconnected("the client was closed".into())));
+                    let _ = reply.send(Err(Error::Disconnected(
+                        "the connection is gone: its client or pool was closed, or it was given \
+                         back (a command sent after its guard was dropped, by a retry policy)"
+                            .into(),
+                    )));
                     return;
                 };
                 let conn = &mut self.conns[idx];
